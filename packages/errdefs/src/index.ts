@@ -1,0 +1,42 @@
+export { ErrorKind, GrpcCode, grpcCodeOfKind, kindOfGrpcCode } from './kinds';
+export {
+  BerthError,
+  kindOf,
+  withContext,
+  unknown,
+  invalidArgument,
+  notFound,
+  alreadyExists,
+  failedPrecondition,
+  unavailable,
+  notImplemented,
+  aborted,
+  outOfRange,
+  dataLoss,
+  canceled,
+  deadlineExceeded,
+  permissionDenied,
+  resourceExhausted,
+  unauthenticated,
+  internal,
+} from './errors';
+export {
+  isUnknown,
+  isInvalidArgument,
+  isNotFound,
+  isAlreadyExists,
+  isFailedPrecondition,
+  isUnavailable,
+  isNotImplemented,
+  isAborted,
+  isOutOfRange,
+  isDataLoss,
+  isCanceled,
+  isDeadlineExceeded,
+  isPermissionDenied,
+  isResourceExhausted,
+  isUnauthenticated,
+  isInternal,
+} from './guards';
+export { toGrpcStatus, fromGrpcError } from './grpc';
+export type { GrpcStatusObject } from './grpc';

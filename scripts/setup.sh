@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what berth's build, tests and quickstart need on a fresh Debian machine
+# (run as root): Debian packages, then the npm dependencies. Cheap when all is in place.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: command that must exist -> package that provides it.
+apt_needed=()
+need() { [ -e "$1" ] || apt_needed+=("$2"); }
+need /bin/busybox busybox-static
+
+if [ ${#apt_needed[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "berth setup: missing Debian packages (${apt_needed[*]}); run as root or: apt-get install ${apt_needed[*]}" >&2
+    exit 1
+  fi
+  echo "berth setup: installing Debian packages: ${apt_needed[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${apt_needed[@]}" >/dev/null
+fi
+
+# npm dependencies: reinstall when package.json files or the lock changed since the last install.
+# `npm install`, not `npm ci`: on an empty cache the registry mirror here can lack
+# other-platform optional packages that `npm ci` insists on.
+stamp=node_modules/.berth-install-stamp
+sum=$(cat package.json package-lock.json */*/package.json bench/package.json 2>/dev/null | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
+  echo "berth setup: installing npm dependencies"
+  npm install --no-audit --no-fund --loglevel=error
+  sum=$(cat package.json package-lock.json */*/package.json bench/package.json 2>/dev/null | sha256sum | cut -d' ' -f1)
+  echo "$sum" > "$stamp"
+fi
