@@ -24,10 +24,10 @@ fi
 # `npm install`, not `npm ci`: on an empty cache the registry mirror here can lack
 # other-platform optional packages that `npm ci` insists on.
 stamp=node_modules/.berth-install-stamp
-sum=$(cat package.json package-lock.json */*/package.json bench/package.json 2>/dev/null | sha256sum | cut -d' ' -f1)
+sum=$(cat package.json package-lock.json packages/*/package.json tools/*/package.json examples/*/package.json bench/package.json 2>/dev/null | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
   echo "berth setup: installing npm dependencies"
   npm install --no-audit --no-fund --loglevel=error
-  sum=$(cat package.json package-lock.json */*/package.json bench/package.json 2>/dev/null | sha256sum | cut -d' ' -f1)
+  sum=$(cat package.json package-lock.json packages/*/package.json tools/*/package.json examples/*/package.json bench/package.json 2>/dev/null | sha256sum | cut -d' ' -f1)
   echo "$sum" > "$stamp"
 fi
