@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { MediaType, digestOf, type Descriptor } from '@berth/spec';
+import { MediaType, type Descriptor } from '@berth/spec';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage } from './build';
 import { BUSYBOX_APPLETS, BUSYBOX_PATH } from './busybox';
