@@ -1,0 +1,23 @@
+export { createLocalStore, LocalContentStore } from './local-store';
+export type { LocalStoreOptions } from './local-store';
+export { writeBlob, readBlob, exists } from './helpers';
+export type { BlobSource, WriteBlobOptions } from './helpers';
+export { maxLabelSize, validateLabels } from './labels';
+export type {
+  BlobRef,
+  CommitOptions,
+  ContentReadStream,
+  ContentStore,
+  Info,
+  InfoProvider,
+  IngestManager,
+  Ingester,
+  Manager,
+  Provider,
+  ReadStreamOptions,
+  ReaderAt,
+  Status,
+  WalkFunc,
+  Writer,
+  WriterOptions,
+} from './types';
