@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "berth_sys",
+      "sources": ["src/sys.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    }
+  ]
+}

@@ -1,0 +1,114 @@
+/**
+ * The Linux calls Node lacks, as berth uses them. Every call is synchronous unless it
+ * returns a Promise; failures throw a `SysError` carrying the errno name (`EPERM`, `ENOENT`, …)
+ * as `code`, like Node's own fs errors, plus the syscall and path.
+ */
+
+/** mount(2) flags (MS_*). Combine with `|`. */
+export const MountFlags = {
+  RDONLY: 0x1,
+  NOSUID: 0x2,
+  NODEV: 0x4,
+  NOEXEC: 0x8,
+  SYNCHRONOUS: 0x10,
+  REMOUNT: 0x20,
+  MANDLOCK: 0x40,
+  DIRSYNC: 0x80,
+  NOSYMFOLLOW: 0x100,
+  NOATIME: 0x400,
+  NODIRATIME: 0x800,
+  BIND: 0x1000,
+  MOVE: 0x2000,
+  REC: 0x4000,
+  SILENT: 0x8000,
+  UNBINDABLE: 0x20000,
+  PRIVATE: 0x40000,
+  SLAVE: 0x80000,
+  SHARED: 0x100000,
+  RELATIME: 0x200000,
+  STRICTATIME: 0x1000000,
+  LAZYTIME: 0x2000000,
+} as const;
+
+/** umount2(2) flags. */
+export const UnmountFlags = {
+  FORCE: 0x1,
+  DETACH: 0x2,
+  EXPIRE: 0x4,
+  NOFOLLOW: 0x8,
+} as const;
+
+/** File type bits for `mknod` (S_IF*). */
+export const FileType = {
+  FIFO: 0o010000,
+  CHR: 0o020000,
+  DIR: 0o040000,
+  BLK: 0o060000,
+  REG: 0o100000,
+} as const;
+
+/** An error from a system call. `code` is the errno name; `errno` the number. */
+export interface SysError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+  path?: string;
+}
+
+/** How a child ended, decoded from a wait status. */
+export interface ExitStatus {
+  pid: number;
+  /** The exit code when the process exited; 128+signal when killed (shell convention). */
+  exitCode: number;
+  /** The signal number when it was killed by a signal. */
+  signal?: number;
+  /** Whether it dumped core. */
+  coreDumped?: boolean;
+}
+
+/** The addon's surface. */
+export interface Sys {
+  /** mount(2). `fstype` and `data` may be null (bind mounts, remounts, propagation changes). */
+  mount(source: string, target: string, fstype: string | null, flags: number, data: string | null): void;
+  /** umount2(2). */
+  umount(target: string, flags?: number): void;
+  /**
+   * Mounts overlayfs at `target` with any number of lower directories (top first), free of the
+   * one-page limit of mount(2)'s option string: uses the new mount API (fsopen/fsconfig with
+   * `lowerdir+`, Linux 6.8+) when the kernel has it, else mount(2) with the joined option
+   * string (ENAMETOOLONG-style failures surface as the kernel reports them). `upperdir` and
+   * `workdir` are both set or both omitted (a read-only overlay). `options` are extra overlay
+   * options such as `index=off`, `userxattr`, `volatile`.
+   */
+  mountOverlay(spec: { lowerdirs: string[]; upperdir?: string; workdir?: string; target: string; flags?: number; options?: string[] }): void;
+  /** mknod(2): a device node, FIFO or regular file; `dev` from `makedev`. Honours the umask like the syscall. */
+  mknod(path: string, mode: number, dev: number): void;
+  /** Linux makedev(3) for a major/minor pair. */
+  makedev(major: number, minor: number): number;
+  /** The major and minor of a `dev_t` (as in `fs.Stats.rdev`). */
+  major(dev: number): number;
+  minor(dev: number): number;
+  /** lsetxattr(2): sets an attribute on the path itself (symlinks not followed). */
+  lsetxattr(path: string, name: string, value: Uint8Array | string, flags?: number): void;
+  /** lgetxattr(2): the value, or undefined when the attribute is absent (ENODATA). */
+  lgetxattr(path: string, name: string): Buffer | undefined;
+  /** llistxattr(2): the attribute names, in the kernel's order. */
+  llistxattr(path: string): string[];
+  /** lremovexattr(2); an absent attribute is not an error. */
+  lremovexattr(path: string, name: string): void;
+  /** prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants are re-parented to this process. */
+  setChildSubreaper(enabled: boolean): void;
+  /** prctl(PR_GET_CHILD_SUBREAPER). */
+  isChildSubreaper(): boolean;
+  /** pidfd_open(2): a file descriptor that refers to the process `pid` (close it with fs.closeSync). */
+  pidfdOpen(pid: number): number;
+  /**
+   * Waits on a worker thread for the child behind `pidfd` to exit and reaps it
+   * (waitid(P_PIDFD, …, WEXITED)). Only for children of this process. Does not close the fd.
+   */
+  waitPidfd(pidfd: number): Promise<ExitStatus>;
+  /** Reaps every child that has exited (waitpid(-1, WNOHANG) until none), without blocking. */
+  reapAll(): ExitStatus[];
+  /** Sends `signal` to the process behind `pidfd` (pidfd_send_signal(2)). */
+  pidfdSendSignal(pidfd: number, signal: number): void;
+}
