@@ -2,7 +2,6 @@ export { createLocalStore, LocalContentStore } from './local-store';
 export type { LocalStoreOptions } from './local-store';
 export { writeBlob, readBlob, exists } from './helpers';
 export type { BlobSource, WriteBlobOptions } from './helpers';
-export { maxLabelSize, validateLabels } from './labels';
 export type {
   BlobRef,
   CommitOptions,

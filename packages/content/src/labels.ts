@@ -1,29 +1,9 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { validateLabels, type Digest } from '@berth/spec';
 import { invalidArgument } from '@berth/errdefs';
-import type { Digest } from '@berth/spec';
 import { isEnoent, unlinkIfExists, writeFileAtomic } from './fs-util';
 import type { Layout } from './layout';
-
-/** The maximum of a label's key + value, in UTF-8 bytes (containerd's limit). */
-export const maxLabelSize = 4096;
-
-/**
- * Validates labels: string keys and values, non-empty keys, key + value ≤ 4096 bytes.
- * Throws InvalidArgument naming the key.
- */
-export function validateLabels(labels: Record<string, string> | undefined): void {
-  if (labels === undefined) return;
-  if (typeof labels !== 'object' || labels === null) throw invalidArgument('labels must be an object');
-  for (const [key, value] of Object.entries(labels)) {
-    if (key === '') throw invalidArgument('label key must not be empty');
-    if (typeof value !== 'string') throw invalidArgument(`label "${key}": value must be a string`);
-    const size = Buffer.byteLength(key) + Buffer.byteLength(value);
-    if (size > maxLabelSize) {
-      throw invalidArgument(`label "${key.slice(0, 64)}": key and value are ${size} bytes, more than ${maxLabelSize}`);
-    }
-  }
-}
 
 /** What the sidecar of a blob holds. */
 export interface LabelRecord {

@@ -1,13 +1,12 @@
 import type { Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { alreadyExists, canceled, failedPrecondition, invalidArgument, isAlreadyExists, outOfRange } from '@berth/errdefs';
-import { digestAlgorithm, type Digest, type DigestAlgorithm } from '@berth/spec';
+import { digestAlgorithm, validateLabels, type Digest, type DigestAlgorithm } from '@berth/spec';
 import { mapFsError } from './fs-util';
 import { hashFile } from './hash-file';
 import type { IngestLock } from './ingest-lock';
 import type { IngestMeta } from './ingest-meta';
 import { checkDigest } from './layout';
-import { validateLabels } from './labels';
 import type { CommitOptions, Status, Writer } from './types';
 
 /** A write is dispatched once this much is queued; the writer buffers at most about twice this. */

@@ -24,6 +24,8 @@ describe('validateLabel', () => {
     expect(() => validateLabels({ a: 'b', c: 'd' })).not.toThrow();
     expect(() => validateLabels(undefined)).not.toThrow();
     expect(() => validateLabels({ a: 'b', c: 'd'.repeat(5000) })).toThrow(expect.toSatisfy(isInvalidArgument));
+    expect(() => validateLabels({ '': 'x' })).toThrow(expect.toSatisfy(isInvalidArgument));
+    expect(() => validateLabels({ a: 1 as unknown as string })).toThrow(expect.toSatisfy(isInvalidArgument));
   });
 });
 

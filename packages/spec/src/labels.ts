@@ -69,7 +69,16 @@ export function validateLabel(key: string, value: string): void {
   }
 }
 
-/** Checks every label of a map with `validateLabel`; throws on the first bad one. */
+/**
+ * Checks a label map: an object of non-empty string keys and string values, each pair within
+ * `validateLabel`'s limit. Throws InvalidArgument on the first bad one; undefined is no labels.
+ */
 export function validateLabels(labels: Readonly<Record<string, string>> | undefined): void {
-  for (const [key, value] of Object.entries(labels ?? {})) validateLabel(key, value);
+  if (labels === undefined) return;
+  if (typeof labels !== 'object' || labels === null) throw invalidArgument('labels must be an object');
+  for (const [key, value] of Object.entries(labels)) {
+    if (key === '') throw invalidArgument('label key must not be empty');
+    if (typeof value !== 'string') throw invalidArgument(`label "${key.slice(0, keyInMessage)}": value must be a string`);
+    validateLabel(key, value);
+  }
 }
