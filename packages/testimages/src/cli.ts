@@ -2,12 +2,12 @@
 import { buildImage } from './build';
 import type { ArchiveFormat, ImageName } from './types';
 
-const usage = 'usage: berth-testimages <busybox|layers> <oci|docker> OUT.tar';
+const usage = 'usage: berth-testimages <busybox|layers|large> <oci|docker> OUT.tar';
 
-/** `berth-testimages <busybox|layers> <oci|docker> OUT.tar`: builds the archive and prints its manifest digest. */
+/** `berth-testimages <busybox|layers|large> <oci|docker> OUT.tar`: builds the archive and prints its manifest digest. */
 async function main(argv: readonly string[]): Promise<number> {
   const [name, format, out] = argv;
-  if (argv.length !== 3 || (name !== 'busybox' && name !== 'layers') || (format !== 'oci' && format !== 'docker') || !out) {
+  if (argv.length !== 3 || !['busybox', 'layers', 'large'].includes(name ?? '') || (format !== 'oci' && format !== 'docker') || !out) {
     process.stderr.write(`${usage}\n`);
     return 2;
   }

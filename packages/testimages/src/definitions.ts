@@ -1,6 +1,7 @@
 import type { Digest } from '@berth/spec';
 import { busyboxImage } from './busybox';
 import { canonicalJson } from './json';
+import { largeImage } from './large';
 import { layersImage } from './layers';
 import { FIXED_MTIME } from './tar-writer';
 import type { ImageDefinition, ImageName } from './types';
@@ -15,8 +16,10 @@ export async function imageDefinition(name: ImageName): Promise<ImageDefinition>
       return busyboxImage();
     case 'layers':
       return layersImage();
+    case 'large':
+      return largeImage();
     default:
-      throw new Error(`unknown test image ${String(name)}: want busybox or layers`);
+      throw new Error(`unknown test image ${String(name)}: want busybox, layers or large`);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Descriptor, Digest } from '@berth/spec';
 
 /** The test images this package can build. */
-export type ImageName = 'busybox' | 'layers';
+export type ImageName = 'busybox' | 'layers' | 'large';
 
 /** The archive layouts this package can write. */
 export type ArchiveFormat = 'oci' | 'docker';
