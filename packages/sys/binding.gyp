@@ -2,8 +2,10 @@
   "targets": [
     {
       "target_name": "berth_sys",
-      "sources": ["src/sys.c"],
-      "cflags": ["-Wall", "-Wextra", "-O2"]
+      "sources": ["src/sys.c", "src/util.c", "src/mount.c", "src/overlay.c", "src/xattr.c", "src/proc.c"],
+      "defines": ["_GNU_SOURCE", "NAPI_VERSION=8"],
+      "cflags": ["-Wall", "-Wextra", "-O2", "-pthread", "-fvisibility=hidden"],
+      "ldflags": ["-pthread"]
     }
   ]
 }

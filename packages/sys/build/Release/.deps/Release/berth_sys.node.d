@@ -1,1 +1,0 @@
-cmd_Release/berth_sys.node := ln -f "Release/obj.target/berth_sys.node" "Release/berth_sys.node" 2>/dev/null || (rm -rf "Release/berth_sys.node" && cp -af "Release/obj.target/berth_sys.node" "Release/berth_sys.node")

@@ -1,1 +1,0 @@
-cmd_Release/obj.target/berth_sys.node := g++ -o Release/obj.target/berth_sys.node -shared -pthread -rdynamic -m64  -Wl,-soname=berth_sys.node -Wl,--start-group Release/obj.target/berth_sys/src/sys.o -Wl,--end-group 

@@ -1,0 +1,174 @@
+/**
+ * @berth/sys — the Linux calls Node lacks, typed. The native addon (build/Release/berth_sys.node,
+ * built by node-gyp at `npm install`) is loaded on the first call, so importing this module costs
+ * next to nothing; `loadSys()` loads it up front (e.g. to fail early at startup).
+ */
+import { createRequire } from 'node:module';
+import { FileType } from './types.js';
+import type { ExitStatus, Sys, SysError } from './types.js';
+
+export { FileType, MountFlags, UnmountFlags } from './types.js';
+export type { ExitStatus, Sys, SysError } from './types.js';
+
+if (process.platform !== 'linux') {
+  throw new Error(`@berth/sys supports Linux only (this is ${process.platform})`);
+}
+
+/** lsetxattr(2) flags. */
+export const XattrFlags = {
+  /** Fail with EEXIST if the attribute exists. */
+  CREATE: 0x1,
+  /** Fail with ENODATA if the attribute does not exist. */
+  REPLACE: 0x2,
+} as const;
+
+/**
+ * Extra fields the addon puts on its errors, besides SysError's `code`, `errno`, `syscall`, `path`:
+ * `mount` errors carry `path` = the target, `source` and `fstype`; xattr errors carry the attribute
+ * name in `detail`; overlay errors carry the kernel's own explanation (from the fs context log,
+ * e.g. "overlay: too many lower directories, limit is 500") in `detail`. `detail` is also appended
+ * to the message in parentheses. errno 95 is named `ENOTSUP`, as Node names it.
+ */
+export interface SysErrorDetails extends SysError {
+  dest?: string;
+  source?: string;
+  fstype?: string;
+  detail?: string;
+}
+
+// Relative to this file: src/ under vitest, dist/ once bundled; both sit next to build/.
+const ADDON_PATH = '../build/Release/berth_sys.node';
+
+let binding: Sys | undefined;
+
+/** The native binding (loaded on first use). Throws a clear Error when it has not been built. */
+export function loadSys(): Sys {
+  if (binding) return binding;
+  const require = createRequire(import.meta.url);
+  let resolved: string;
+  try {
+    resolved = require.resolve(ADDON_PATH);
+  } catch {
+    throw new Error(
+      `@berth/sys: the native addon is missing (${new URL(ADDON_PATH, import.meta.url).pathname}); ` +
+        'run `npm install` (which runs `node-gyp rebuild` in packages/sys) to build it',
+    );
+  }
+  try {
+    binding = require(resolved) as Sys;
+  } catch (err) {
+    throw new Error(
+      `@berth/sys: cannot load the native addon ${resolved}: ${(err as Error).message}; ` +
+        'rebuild it for this Node with `npm rebuild @berth/sys`',
+      { cause: err },
+    );
+  }
+  return binding;
+}
+
+/** mount(2). `fstype` and `data` may be null (bind mounts, remounts, propagation changes). */
+export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
+  (binding ?? loadSys()).mount(source as string, target, fstype, flags, data);
+}
+
+/** umount2(2); `flags` from UnmountFlags. */
+export function umount(target: string, flags = 0): void {
+  (binding ?? loadSys()).umount(target, flags);
+}
+
+/** Mounts overlayfs; see `Sys.mountOverlay`. The kernel allows at most 500 lower directories. */
+export function mountOverlay(spec: Parameters<Sys['mountOverlay']>[0]): void {
+  (binding ?? loadSys()).mountOverlay(spec);
+}
+
+/** mknod(2): `mode` = FileType.* | permission bits; `dev` from `makedev` (0 for FIFOs). */
+export function mknod(path: string, mode: number, dev = 0): void {
+  (binding ?? loadSys()).mknod(path, mode, dev);
+}
+
+/** A FIFO at `path` (mknod with S_IFIFO); `mode` is the permission bits, umask applies. */
+export function mkfifo(path: string, mode = 0o666): void {
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) {
+    throw new RangeError(`mkfifo: mode must be permission bits (0..0o7777), got ${String(mode)}`);
+  }
+  (binding ?? loadSys()).mknod(path, FileType.FIFO | mode, 0);
+}
+
+export function makedev(major: number, minor: number): number {
+  return (binding ?? loadSys()).makedev(major, minor);
+}
+
+export function major(dev: number): number {
+  return (binding ?? loadSys()).major(dev);
+}
+
+export function minor(dev: number): number {
+  return (binding ?? loadSys()).minor(dev);
+}
+
+/** lsetxattr(2); `flags` from XattrFlags. A string value is stored as UTF-8. */
+export function lsetxattr(path: string, name: string, value: Uint8Array | string, flags = 0): void {
+  (binding ?? loadSys()).lsetxattr(path, name, value, flags);
+}
+
+/** lgetxattr(2): the value, or undefined when absent. */
+export function lgetxattr(path: string, name: string): Buffer | undefined {
+  return (binding ?? loadSys()).lgetxattr(path, name);
+}
+
+export function llistxattr(path: string): string[] {
+  return (binding ?? loadSys()).llistxattr(path);
+}
+
+/** lremovexattr(2); an absent attribute is not an error. */
+export function lremovexattr(path: string, name: string): void {
+  (binding ?? loadSys()).lremovexattr(path, name);
+}
+
+export function setChildSubreaper(enabled: boolean): void {
+  (binding ?? loadSys()).setChildSubreaper(enabled);
+}
+
+export function isChildSubreaper(): boolean {
+  return (binding ?? loadSys()).isChildSubreaper();
+}
+
+/** pidfd_open(2); the fd is close-on-exec. Close it with fs.closeSync. */
+export function pidfdOpen(pid: number): number {
+  return (binding ?? loadSys()).pidfdOpen(pid);
+}
+
+/**
+ * Waits for the child behind `pidfd` and reaps it. Each pending wait holds one small thread of
+ * its own (not libuv's pool) and keeps the event loop alive. Do not use it on children started
+ * by `child_process` unless you never need their 'exit' event: whoever reaps first wins, and
+ * libuv then never reports the exit.
+ */
+export function waitPidfd(pidfd: number): Promise<ExitStatus> {
+  try {
+    return (binding ?? loadSys()).waitPidfd(pidfd);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/**
+ * Reaps every exited child without blocking. This takes ANY child, including those of
+ * `child_process` (whose 'exit' event then never fires): use it in processes that own all their
+ * children, like the shim.
+ */
+export function reapAll(): ExitStatus[] {
+  return (binding ?? loadSys()).reapAll();
+}
+
+export function pidfdSendSignal(pidfd: number, signal: number): void {
+  (binding ?? loadSys()).pidfdSendSignal(pidfd, signal);
+}
+
+/** Whether `err` is an error from this addon (and, if `code` is given, has that errno name). */
+export function isSysError(err: unknown, code?: string): err is SysErrorDetails {
+  if (!(err instanceof Error)) return false;
+  const e = err as Partial<SysError>;
+  if (typeof e.code !== 'string' || typeof e.errno !== 'number' || typeof e.syscall !== 'string') return false;
+  return code === undefined || e.code === code;
+}
