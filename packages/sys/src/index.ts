@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { FileType } from './types.js';
 import type { ExitStatus, Sys, SysError } from './types.js';
 
-export { FileType, MountFlags, UnmountFlags } from './types.js';
+export { FadviseAdvice, FileType, MountFlags, UnmountFlags } from './types.js';
 export type { ExitStatus, Sys, SysError } from './types.js';
 
 if (process.platform !== 'linux') {
@@ -159,6 +159,11 @@ export function waitPidfd(pidfd: number): Promise<ExitStatus> {
  */
 export function reapAll(): ExitStatus[] {
   return (binding ?? loadSys()).reapAll();
+}
+
+/** posix_fadvise(2) on an open fd (see `Sys.fadvise`); `advice` from `FadviseAdvice`. */
+export function fadvise(fd: number, offset: number, length: number, advice: number): void {
+  (binding ?? loadSys()).fadvise(fd, offset, length, advice);
 }
 
 export function pidfdSendSignal(pidfd: number, signal: number): void {

@@ -1,11 +1,12 @@
 /*
  * @berth/sys: the few Linux calls Node lacks, as a plain-C N-API addon.
- * This file: module setup, device numbers, mknod and the child-subreaper prctl.
+ * This file: module setup, device numbers, mknod, the child-subreaper prctl and posix_fadvise.
  * mount.c: mount/umount; overlay.c: overlayfs; xattr.c: extended attributes; proc.c: pidfds and reaping.
  */
 #include "common.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -79,6 +80,21 @@ static napi_value js_is_child_subreaper(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value js_fadvise(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int64_t fd, offset, length, advice;
+  if (!sys_args(env, info, 4, argv)) return NULL;
+  if (!sys_arg_int64(env, argv[0], "fd", 0, 2147483647LL, &fd) ||
+      !sys_arg_int64(env, argv[1], "offset", 0, MAX_SAFE_INTEGER, &offset) ||
+      !sys_arg_int64(env, argv[2], "length", 0, MAX_SAFE_INTEGER, &length) ||
+      !sys_arg_int64(env, argv[3], "advice", 0, 5, &advice))
+    return NULL;
+  /* posix_fadvise returns the error number instead of setting errno. */
+  int err = posix_fadvise((int)fd, (off_t)offset, (off_t)length, (int)advice);
+  if (err != 0) return sys_throw_errno(env, err, "posix_fadvise", NULL, NULL, NULL);
+  return sys_undefined(env);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   if (!sys_export(env, exports, "makedev", js_makedev) ||
       !sys_export(env, exports, "major", js_major) ||
@@ -86,6 +102,7 @@ static napi_value init(napi_env env, napi_value exports) {
       !sys_export(env, exports, "mknod", js_mknod) ||
       !sys_export(env, exports, "setChildSubreaper", js_set_child_subreaper) ||
       !sys_export(env, exports, "isChildSubreaper", js_is_child_subreaper) ||
+      !sys_export(env, exports, "fadvise", js_fadvise) ||
       !sys_init_mount(env, exports) || !sys_init_xattr(env, exports) || !sys_init_proc(env, exports))
     return NULL;
   return exports;

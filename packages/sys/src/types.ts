@@ -47,6 +47,16 @@ export const FileType = {
   REG: 0o100000,
 } as const;
 
+/** posix_fadvise(2) advice values. */
+export const FadviseAdvice = {
+  NORMAL: 0,
+  RANDOM: 1,
+  SEQUENTIAL: 2,
+  WILLNEED: 3,
+  DONTNEED: 4,
+  NOREUSE: 5,
+} as const;
+
 /** An error from a system call. `code` is the errno name; `errno` the number. */
 export interface SysError extends Error {
   code: string;
@@ -107,6 +117,11 @@ export interface Sys {
    * (waitid(P_PIDFD, …, WEXITED)). Only for children of this process. Does not close the fd.
    */
   waitPidfd(pidfd: number): Promise<ExitStatus>;
+  /**
+   * posix_fadvise(2) on an open fd: `length` 0 means to the end of the file. With DONTNEED, clean
+   * cached pages of the range are dropped (dirty ones stay until written back).
+   */
+  fadvise(fd: number, offset: number, length: number, advice: number): void;
   /** Reaps every child that has exited (waitpid(-1, WNOHANG) until none), without blocking. */
   reapAll(): ExitStatus[];
   /** Sends `signal` to the process behind `pidfd` (pidfd_send_signal(2)). */
