@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 # Debian packages: command that must exist -> package that provides it.
 apt_needed=()
 need() { [ -e "$1" ] || apt_needed+=("$2"); }
-need /bin/busybox busybox-static
+need /bin/busybox busybox-static   # the test images are built from it
+need /usr/bin/zstd zstd             # zstd layers in the diff tests
+need /usr/bin/fincore util-linux    # page-cache checks in the sys tests
 
 if [ ${#apt_needed[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
