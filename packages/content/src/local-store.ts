@@ -5,6 +5,7 @@ import { canceled, failedPrecondition, internal, invalidArgument, isNotFound, no
 import { canonicalAlgorithm, digestAlgorithm, isDigest, parseFilters, type Digest } from '@berth/spec';
 import { infoAdaptor, statusAdaptor } from './adaptors';
 import { errnoCode, isEnoent, removeDirAtomic, syncDir } from './fs-util';
+import { preallocate } from './disk-hints';
 import { hashFile } from './hash-file';
 import { acquireIngestLock, type IngestLock } from './ingest-lock';
 import { ingestFiles, readIngestMeta, readIngestStatus, statusOf, writeIngestMeta, type IngestMeta } from './ingest-meta';
@@ -152,6 +153,7 @@ export class LocalContentStore implements ContentStore {
       try {
         const algorithm = meta.expected ? digestAlgorithm(meta.expected) : canonicalAlgorithm;
         const { size } = await fh.stat();
+        await preallocate(fh.fd, size, meta.total - size);
         const hash = await hashFile(fh, size, algorithm);
         const host = {
           publish: (digest: Digest, labels: Record<string, string> | undefined) =>

@@ -1,18 +1,22 @@
 import type { Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { alreadyExists, canceled, failedPrecondition, invalidArgument, isAlreadyExists, outOfRange } from '@berth/errdefs';
 import { digestAlgorithm, validateLabels, type Digest, type DigestAlgorithm } from '@berth/spec';
 import { mapFsError } from './fs-util';
 import { hashFile } from './hash-file';
+import { dropCachedRange } from './disk-hints';
 import type { IngestLock } from './ingest-lock';
 import type { IngestMeta } from './ingest-meta';
 import { checkDigest } from './layout';
 import type { CommitOptions, Status, Writer } from './types';
 
-/** A write is dispatched once this much is queued; the writer buffers at most about twice this. */
+/** A write is dispatched once this much is queued and no write is in flight. */
 const batchBytes = 4 << 20;
 /** Upper bound of one writev. */
-const maxBatchBytes = 8 << 20;
+const maxBatchBytes = 16 << 20;
+/** `write()` waits while this much is queued behind the write in flight (bounded memory). */
+const queueLimitBytes = 32 << 20;
 const maxIov = 1024;
 /** Dirty data is flushed in the background every this many bytes, so the commit-time sync is short. */
 const syncEveryBytes = 64 << 20;
@@ -40,11 +44,12 @@ export interface WriterInit {
 
 /**
  * The local store's Writer. Throughput design: `write()` hashes each chunk on the main thread
- * and queues it; queued chunks go to disk in batches (one `writev` in the libuv pool at a time),
- * so hashing the next chunks overlaps with writing the previous ones. A `write()` waits only
- * when a full batch is queued behind one in flight (bounded memory, real backpressure, and an
- * event-loop turn that lets the finished write's completion run). Every 64 MiB an `fdatasync`
- * runs in the background, overlapping with hashing, so the sync at commit has little left.
+ * and queues it; queued chunks go to disk in batches (one `writev` in the libuv pool at a time,
+ * the next started as soon as the previous completes), so hashing the next chunks overlaps with
+ * writing the previous ones. A `write()` waits only when 32 MiB are queued behind the write in
+ * flight (bounded memory, real backpressure). Every 64 MiB an `fdatasync`
+ * runs in the background, overlapping with hashing, so the sync at commit has little left, and
+ * the range it wrote back is dropped from the page cache (see disk-hints.ts).
  */
 export class LocalWriter implements Writer {
   readonly ref: string;
@@ -56,6 +61,7 @@ export class LocalWriter implements Writer {
   #syncedTo = 0;
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
+  #sinceTurn = 0;
   #inflight: Promise<void> | null = null;
   #syncing: Promise<void> | null = null;
   #error: unknown;
@@ -83,7 +89,16 @@ export class LocalWriter implements Writer {
     this.#pending.push(chunk);
     this.#pendingBytes += chunk.byteLength;
     this.#offset += chunk.byteLength;
-    while (this.#pendingBytes >= batchBytes) {
+    if (!this.#inflight && this.#pendingBytes >= batchBytes) this.#dispatch();
+    else if (this.#inflight && (this.#sinceTurn += chunk.byteLength) >= batchBytes) {
+      // A caller that loops on write() with data at hand never returns to the event loop, so the
+      // finished write's completion (which starts the next batch) would wait until the queue is
+      // full, and disk and hashing would take turns. One turn per batch keeps both busy.
+      this.#sinceTurn = 0;
+      await nextTurn();
+      this.#check();
+    }
+    while (this.#pendingBytes >= queueLimitBytes) {
       if (this.#inflight) await this.#inflight;
       else this.#dispatch();
       this.#check();
@@ -229,6 +244,9 @@ export class LocalWriter implements Writer {
       } finally {
         this.#inflight = null;
       }
+      // Keep the disk busy while the main thread hashes: start the next batch from here
+      // rather than waiting for the next write() call.
+      if (this.#error === undefined && this.#state === 'open' && this.#pendingBytes >= batchBytes) this.#dispatch();
     })();
   }
 
@@ -237,8 +255,10 @@ export class LocalWriter implements Writer {
     const upTo = this.#written;
     this.#syncing = (async () => {
       try {
+        const from = this.#syncedTo;
         await this.#fh.datasync();
         this.#syncedTo = upTo;
+        await dropCachedRange(this.#fh.fd, from, upTo - from);
       } catch (err) {
         this.#fail(err);
       } finally {

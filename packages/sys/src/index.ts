@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { FileType } from './types.js';
 import type { ExitStatus, Sys, SysError } from './types.js';
 
-export { FadviseAdvice, FileType, MountFlags, UnmountFlags } from './types.js';
+export { FadviseAdvice, FallocateMode, FileType, MountFlags, UnmountFlags } from './types.js';
 export type { ExitStatus, Sys, SysError } from './types.js';
 
 if (process.platform !== 'linux') {
@@ -164,6 +164,11 @@ export function reapAll(): ExitStatus[] {
 /** posix_fadvise(2) on an open fd (see `Sys.fadvise`); `advice` from `FadviseAdvice`. */
 export function fadvise(fd: number, offset: number, length: number, advice: number): void {
   (binding ?? loadSys()).fadvise(fd, offset, length, advice);
+}
+
+/** fallocate(2) on an open fd (see `Sys.fallocate`); `mode` from `FallocateMode`, 0 for plain allocation. */
+export function fallocate(fd: number, mode: number, offset: number, length: number): void {
+  (binding ?? loadSys()).fallocate(fd, mode, offset, length);
 }
 
 export function pidfdSendSignal(pidfd: number, signal: number): void {

@@ -1,6 +1,6 @@
 /*
  * @berth/sys: the few Linux calls Node lacks, as a plain-C N-API addon.
- * This file: module setup, device numbers, mknod, the child-subreaper prctl and posix_fadvise.
+ * This file: module setup, device numbers, mknod, the child-subreaper prctl, posix_fadvise and fallocate.
  * mount.c: mount/umount; overlay.c: overlayfs; xattr.c: extended attributes; proc.c: pidfds and reaping.
  */
 #include "common.h"
@@ -95,6 +95,20 @@ static napi_value js_fadvise(napi_env env, napi_callback_info info) {
   return sys_undefined(env);
 }
 
+static napi_value js_fallocate(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int64_t fd, mode, offset, length;
+  if (!sys_args(env, info, 4, argv)) return NULL;
+  if (!sys_arg_int64(env, argv[0], "fd", 0, 2147483647LL, &fd) ||
+      !sys_arg_int64(env, argv[1], "mode", 0, 0x7f, &mode) ||
+      !sys_arg_int64(env, argv[2], "offset", 0, MAX_SAFE_INTEGER, &offset) ||
+      !sys_arg_int64(env, argv[3], "length", 1, MAX_SAFE_INTEGER, &length))
+    return NULL;
+  if (fallocate((int)fd, (int)mode, (off_t)offset, (off_t)length) != 0)
+    return sys_throw_errno(env, errno, "fallocate", NULL, NULL, NULL);
+  return sys_undefined(env);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   if (!sys_export(env, exports, "makedev", js_makedev) ||
       !sys_export(env, exports, "major", js_major) ||
@@ -103,6 +117,7 @@ static napi_value init(napi_env env, napi_value exports) {
       !sys_export(env, exports, "setChildSubreaper", js_set_child_subreaper) ||
       !sys_export(env, exports, "isChildSubreaper", js_is_child_subreaper) ||
       !sys_export(env, exports, "fadvise", js_fadvise) ||
+      !sys_export(env, exports, "fallocate", js_fallocate) ||
       !sys_init_mount(env, exports) || !sys_init_xattr(env, exports) || !sys_init_proc(env, exports))
     return NULL;
   return exports;

@@ -57,6 +57,14 @@ export const FadviseAdvice = {
   NOREUSE: 5,
 } as const;
 
+/** fallocate(2) modes (FALLOC_FL_*). */
+export const FallocateMode = {
+  /** Allocate blocks without changing the file size (space past EOF stays invisible). */
+  KEEP_SIZE: 0x01,
+  PUNCH_HOLE: 0x02,
+  ZERO_RANGE: 0x10,
+} as const;
+
 /** An error from a system call. `code` is the errno name; `errno` the number. */
 export interface SysError extends Error {
   code: string;
@@ -122,6 +130,11 @@ export interface Sys {
    * cached pages of the range are dropped (dirty ones stay until written back).
    */
   fadvise(fd: number, offset: number, length: number, advice: number): void;
+  /**
+   * fallocate(2): allocates (or with PUNCH_HOLE frees) disk blocks for a range of an open fd.
+   * `length` must be positive. File systems without support give EOPNOTSUPP (`ENOTSUP`).
+   */
+  fallocate(fd: number, mode: number, offset: number, length: number): void;
   /** Reaps every child that has exited (waitpid(-1, WNOHANG) until none), without blocking. */
   reapAll(): ExitStatus[];
   /** Sends `signal` to the process behind `pidfd` (pidfd_send_signal(2)). */

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FadviseAdvice, fadvise, isSysError } from './index';
+import { FadviseAdvice, FallocateMode, fadvise, fallocate, isSysError } from './index';
 
 let dir: string;
 beforeAll(() => {
@@ -45,5 +45,36 @@ describe('fadvise', () => {
     expect(isSysError(caught, 'EBADF')).toBe(true);
     expect(() => fadvise(0, 0, 0, 9)).toThrow(RangeError);
     expect(() => fadvise(0, -1, 0, 0)).toThrow(RangeError);
+  });
+});
+
+describe('fallocate', () => {
+  it('KEEP_SIZE allocates blocks past the end without changing the size', () => {
+    const file = path.join(dir, 'prealloc');
+    const fd = fs.openSync(file, 'w+');
+    try {
+      fs.writeSync(fd, Buffer.from('hello'));
+      fallocate(fd, FallocateMode.KEEP_SIZE, 0, 8 << 20);
+      const st = fs.fstatSync(fd);
+      expect(st.size).toBe(5);
+      expect(st.blocks * 512).toBeGreaterThanOrEqual(8 << 20);
+      fallocate(fd, 0, 0, 1 << 20);
+      expect(fs.fstatSync(fd).size).toBe(1 << 20);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  it('rejects a zero length and reports a bad fd as EBADF', () => {
+    expect(() => fallocate(0, 0, 0, 0)).toThrow(RangeError);
+    const fd = fs.openSync(path.join(dir, 'closed2'), 'w');
+    fs.closeSync(fd);
+    let caught: unknown;
+    try {
+      fallocate(fd, 0, 0, 4096);
+    } catch (err) {
+      caught = err;
+    }
+    expect(isSysError(caught, 'EBADF')).toBe(true);
   });
 });
