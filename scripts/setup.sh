@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what berth's build, tests and quickstart need on a fresh Debian machine
 # (run as root): Debian packages, then the npm dependencies. Cheap when all is in place.
+# `setup.sh bench` also installs what the benchmarks compare against (containerd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,10 @@ need() { [ -e "$1" ] || apt_needed+=("$2"); }
 need /bin/busybox busybox-static   # the test images are built from it
 need /usr/bin/zstd zstd             # zstd layers in the diff tests
 need /usr/bin/fincore util-linux    # page-cache checks in the sys tests
+if [ "${1:-}" = bench ]; then         # `npm run bench` compares against Debian's containerd
+  need /usr/bin/containerd containerd
+  need /usr/bin/ctr containerd
+fi
 
 if [ ${#apt_needed[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

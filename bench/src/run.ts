@@ -5,8 +5,10 @@
  */
 import { formatResult, runBenchmark, type Benchmark, type BenchmarkResult } from './harness';
 import { ingestBenchmark } from './ingest';
+import { importUnpackLargeBenchmark, importUnpackLayersBenchmark } from './import-unpack';
+import { snapshotsBenchmark } from './snapshots';
 
-const benchmarks: Benchmark[] = [ingestBenchmark];
+const benchmarks: Benchmark[] = [ingestBenchmark, importUnpackLayersBenchmark, importUnpackLargeBenchmark, snapshotsBenchmark];
 
 async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
