@@ -7,6 +7,6 @@ bash scripts/setup.sh
 node tools/layers/check.mjs
 find packages tools bench examples -maxdepth 2 -name .vitest-results.json -delete 2>/dev/null || true
 status=0
-npx turbo run test --concurrency=2 "$@" || status=$?
+npx turbo run test --concurrency=2 --continue "$@" || status=$?
 node scripts/test-summary.mjs || status=$?
 exit $status

@@ -22,7 +22,7 @@ describe('module surface', () => {
     for (const fn of [
       'mount', 'umount', 'mountOverlay', 'mknod', 'mkfifo', 'makedev', 'major', 'minor', 'lsetxattr', 'lgetxattr',
       'llistxattr', 'lremovexattr', 'setChildSubreaper', 'isChildSubreaper', 'pidfdOpen', 'waitPidfd', 'reapAll',
-      'pidfdSendSignal', 'isSysError', 'loadSys',
+      'pidfdSendSignal', 'fadvise', 'fallocate', 'isSysError', 'loadSys',
     ]) {
       expect(typeof (sys as Record<string, unknown>)[fn], fn).toBe('function');
     }
@@ -35,8 +35,8 @@ describe('module surface', () => {
     const b: sys.Sys = sys.loadSys();
     expect(Object.keys(b).sort()).toEqual(
       [
-        'isChildSubreaper', 'lgetxattr', 'llistxattr', 'lremovexattr', 'lsetxattr', 'major', 'makedev', 'minor', 'mknod',
-        'mount', 'mountOverlay', 'pidfdOpen', 'pidfdSendSignal', 'reapAll', 'setChildSubreaper', 'umount', 'waitPidfd',
+        'fadvise', 'fallocate', 'isChildSubreaper', 'lgetxattr', 'llistxattr', 'lremovexattr', 'lsetxattr', 'major', 'makedev',
+        'minor', 'mknod', 'mount', 'mountOverlay', 'pidfdOpen', 'pidfdSendSignal', 'reapAll', 'setChildSubreaper', 'umount', 'waitPidfd',
       ].sort(),
     );
   });
