@@ -1,6 +1,10 @@
-import { lstat, readdir } from 'node:fs/promises';
+import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Usage } from './types';
+
+/** Entries examined between two turns of the event loop. */
+const sliceEntries = 2000;
 
 /**
  * The disk used by the tree at `dir`, as containerd's `fs.DiskUsage` counts it: every distinct
@@ -9,15 +13,20 @@ import type { Usage } from './types';
  * allocate, not their length. Entries that vanish during the walk are skipped.
  *
  * Iterative with an explicit stack: deep trees do not grow the JS stack, and each directory is
- * read once, so the cost is linear in the number of entries.
+ * read once, so the cost is linear in the number of entries. The calls are synchronous (a
+ * round trip through the libuv pool costs more than the lstat itself; on the hosts measured,
+ * 10× the whole walk), in slices with an event-loop turn between them, so a large tree does not
+ * stall other work.
  */
 export async function diskUsage(dir: string, signal?: AbortSignal): Promise<Usage> {
   const seen = new Set<string>();
   let size = 0;
+  let examined = 0;
   const stack = [dir];
   for (let path = stack.pop(); path !== undefined; path = stack.pop()) {
+    if (++examined % sliceEntries === 0) await nextTurn();
     signal?.throwIfAborted();
-    const st = await lstat(path, { bigint: true }).catch(ignoreENOENT);
+    const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
     if (!st) continue;
     const id = `${st.dev}:${st.ino}`;
     if (!seen.has(id)) {
@@ -25,14 +34,17 @@ export async function diskUsage(dir: string, signal?: AbortSignal): Promise<Usag
       size += Number(st.blocks) * 512;
     }
     if (st.isDirectory()) {
-      const names = await readdir(path).catch(ignoreENOENT);
-      for (const name of names ?? []) stack.push(join(path, name));
+      for (const name of readdirIfExists(path)) stack.push(join(path, name));
     }
   }
   return { size, inodes: seen.size };
 }
 
-function ignoreENOENT(err: NodeJS.ErrnoException): undefined {
-  if (err.code === 'ENOENT') return undefined;
-  throw err;
+function readdirIfExists(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
 }
