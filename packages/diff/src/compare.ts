@@ -5,7 +5,8 @@ import { invalidArgument, isAlreadyExists, notImplemented } from '@berth/errdefs
 import { Label, MediaType, compressionOf, type Descriptor } from '@berth/spec';
 import type { Mount } from '@berth/snapshots';
 import { doubleWalkChanges, fileBody, overlayUpperChanges, type Change } from './changes';
-import { measure, onceAny } from './decompress';
+import { measure } from './decompress';
+import { through } from './through';
 import { mountTarget, withDirectory } from './mounts';
 import { encodeHeader, endOfArchive, padding } from './tar-writer';
 import type { Comparer, CompareOptions } from './types';
@@ -53,7 +54,7 @@ async function writeLayer(content: Ingester, changes: Iterable<Change>, mediaTyp
   const writer = await content.writer({ ref, ...(opts.signal && { signal: opts.signal }) });
   let size = 0;
   try {
-    const bytes = gzip ? gzipStream(tar) : tar;
+    const bytes = gzip ? through(tar, createGzip({ chunkSize: 256 * 1024 })) : tar;
     for await (const chunk of bytes) {
       size += chunk.byteLength;
       await writer.write(chunk);
@@ -84,23 +85,3 @@ async function* tarStream(changes: Iterable<Change>, signal: AbortSignal | undef
   yield endOfArchive;
 }
 
-async function* gzipStream(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const z = createGzip({ chunkSize: 256 * 1024 });
-  const feed = (async () => {
-    try {
-      for await (const chunk of source) {
-        if (!z.write(chunk)) await onceAny(z, 'drain', 'close');
-        if (z.destroyed) return;
-      }
-      z.end();
-    } catch (err) {
-      z.destroy(err as Error);
-    }
-  })();
-  try {
-    for await (const chunk of z) yield chunk as Buffer;
-  } finally {
-    z.destroy();
-    await feed;
-  }
-}

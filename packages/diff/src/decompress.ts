@@ -2,6 +2,7 @@ import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { compressionOf, createDigester, MediaType, isManifestMediaType, isIndexMediaType, isConfigMediaType, type Compression, type Digest } from '@berth/spec';
 import { invalidArgument, notImplemented } from '@berth/errdefs';
+import { through } from './through';
 
 /**
  * The layer byte pipeline: compressed blob chunks in, uncompressed tar chunks out, with the
@@ -62,39 +63,13 @@ export function measure(source: AsyncIterable<Uint8Array>): Measured {
   };
 }
 
-export function onceAny(emitter: NodeJS.EventEmitter, ...events: string[]): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      for (const e of events) emitter.off(e, done);
-      resolve();
-    };
-    for (const e of events) emitter.on(e, done);
-  });
-}
-
 async function* gunzip(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const z = createGunzip({ chunkSize });
-  // Feed on the side so that a slow consumer stops the feeder (write() backpressure).
-  const feed = (async () => {
-    try {
-      for await (const chunk of source) {
-        if (!z.write(chunk)) await onceAny(z, 'drain', 'close');
-        if (z.destroyed) return;
-      }
-      z.end();
-    } catch (err) {
-      z.destroy(err as Error);
-    }
-  })();
   try {
-    for await (const chunk of z) yield chunk as Buffer;
+    yield* through(source, createGunzip({ chunkSize }));
   } catch (err) {
     const e = err as { code?: string; message?: string };
     if (typeof e.code === 'string' && e.code.startsWith('Z_')) throw invalidArgument(`gzip: corrupt or truncated stream: ${e.message}`, { cause: err });
     throw err;
-  } finally {
-    z.destroy();
-    await feed;
   }
 }
 
