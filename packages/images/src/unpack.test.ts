@@ -83,6 +83,18 @@ describe.skipIf(!isRoot).each(Object.keys(snapshotters) as (keyof typeof snapsho
     }
   }, 120_000);
 
+  it('unpacks the busybox image to exactly the expected tree', async () => {
+    const { content, sn, applier, img } = await setup(name, 'busybox');
+    const result = await run(content, sn, applier, img, name);
+    const mounts = await sn.view('check-busybox', result.chainId);
+    try {
+      const tree = await withMounts(mounts, (dir) => readTree(dir));
+      expect(tree).toEqual(withoutMtimes(await expectedTree('busybox')));
+    } finally {
+      await sn.remove('check-busybox');
+    }
+  }, 60_000);
+
   it('skips layers already unpacked: a second unpack applies nothing', async () => {
     const { content, sn, applier, img } = await setup(name, 'busybox');
     await run(content, sn, applier, img, name);
