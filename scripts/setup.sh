@@ -11,6 +11,8 @@ need() { [ -e "$1" ] || apt_needed+=("$2"); }
 need /bin/busybox busybox-static   # the test images are built from it
 need /usr/bin/zstd zstd             # zstd layers in the diff tests
 need /usr/bin/fincore util-linux    # page-cache checks in the sys tests
+need /usr/sbin/runc runc            # the OCI runtimes the runtime tests drive
+need /usr/bin/crun crun
 if [ "${1:-}" = bench ]; then         # `npm run bench` compares against Debian's containerd
   need /usr/bin/containerd containerd
   need /usr/bin/ctr containerd
