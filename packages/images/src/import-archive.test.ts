@@ -58,6 +58,7 @@ describe.each(['busybox', 'layers'] as const)('import %s', (name) => {
     const image = await images.get(imageReference(name));
     const expected = containerdDockerManifest(built);
     expect(image.target.digest).toBe(digestOf(expected));
+    expect(image.target.digest).toBe(built.manifest.digest);
     expect(image.target.mediaType).toBe(MediaType.DockerManifest);
     expect(image.target.platform).toEqual({ os: 'linux', architecture: defaultPlatform().architecture });
     expect((await content.info(image.target.digest)).size).toBe(expected.length);

@@ -11,7 +11,7 @@ import type { ArchiveFormat, BuiltImage, ImageName } from './types';
  * Bump when the builder's output changes for the same inputs (layer contents, JSON shape, tar
  * details), so caches built by an older builder are not reused.
  */
-export const BUILDER_VERSION = 1;
+export const BUILDER_VERSION = 2;
 
 /** The directory cached images live under: `$BERTH_TESTIMAGES_CACHE`, else `<tmpdir>/berth-testimages`. */
 export function cacheRoot(): string {

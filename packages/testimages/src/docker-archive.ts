@@ -59,7 +59,15 @@ export async function writeDockerArchive(input: ArchiveInput, path: string): Pro
 
   const configDesc: Descriptor = { mediaType: MediaType.DockerConfig, digest: configDigest, size: input.config.length };
   const layers = input.layers.map((layer): Descriptor => ({ ...layer.descriptor, mediaType: DOCKER_LAYER_TAR }));
-  const manifestBytes = canonicalJson({ schemaVersion: 2, mediaType: MediaType.DockerManifest, config: configDesc, layers });
+  // The manifest an importer reconstructs, byte for byte as containerd writes it: Go's encoding/json
+  // over the image-spec structs, i.e. fields in declaration order (not canonicalJson's sorted keys).
+  const goDescriptor = (d: Descriptor) => ({ mediaType: d.mediaType, digest: d.digest, size: d.size });
+  const manifestBytes = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: MediaType.DockerManifest,
+    config: goDescriptor(configDesc),
+    layers: layers.map(goDescriptor),
+  });
   return {
     format: 'docker',
     manifest: { mediaType: MediaType.DockerManifest, digest: digestOf(manifestBytes), size: Buffer.byteLength(manifestBytes) },

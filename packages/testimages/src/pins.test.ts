@@ -17,7 +17,7 @@ const PINS: Record<`${Exclude<ImageName, 'large'>}-${ArchiveFormat}`, { manifest
     config: 'sha256:4480078cb304f535ebba9ef56d66aeb6db9c28b03902d04af03f574e4eef357d',
   },
   'busybox-docker': {
-    manifest: 'sha256:b7965eb7052cc6a76505ee427cc1df44c19f5e373c6a961c24980f5790c97c13',
+    manifest: 'sha256:b61798ba6509d120f7e6c46649fb83e9f421788bd63b6f3b00d8d5f9d705ab51',
     config: 'sha256:4480078cb304f535ebba9ef56d66aeb6db9c28b03902d04af03f574e4eef357d',
   },
   'layers-oci': {
@@ -25,7 +25,7 @@ const PINS: Record<`${Exclude<ImageName, 'large'>}-${ArchiveFormat}`, { manifest
     config: 'sha256:ee5a961ba886a9505ab26e09b64a3dc493d3573228a9913b54735cd61ec0fdd6',
   },
   'layers-docker': {
-    manifest: 'sha256:2129299b43cfccbc726124dfcb030e1aecb3e5f1885df7a15abfae92848d60d7',
+    manifest: 'sha256:f713a4b7649525ed5a034cf2aff7293de5dce0de27cabf15b087ba6b2f6f2eca',
     config: 'sha256:ee5a961ba886a9505ab26e09b64a3dc493d3573228a9913b54735cd61ec0fdd6',
   },
 };

@@ -77,7 +77,8 @@ export interface ImageDefinition {
 /**
  * What `buildImage` wrote. `manifest` is the manifest the archive's image is described by: for
  * oci the manifest blob in the archive; for docker (which stores no manifest) the Docker schema 2
- * manifest over the archive's config and uncompressed `layer.tar`s, i.e. what an importer reconstructs.
+ * manifest over the archive's config and uncompressed `layer.tar`s, byte for byte as containerd's importer
+ * (and berth's) reconstructs it.
  * `layers` are the layer blobs as stored in the archive, in order; `diffIds` their uncompressed digests.
  */
 export interface BuiltImage {
