@@ -1,6 +1,7 @@
 export { buildImage } from './build';
 export { testImage, cacheRoot } from './cache';
 export { expectedTree, applyLayers } from './expected-tree';
+export { writeRootfs } from './write-rootfs';
 export type { ExpectedNode, ExpectedTree } from './expected-tree';
 export { imageReference } from './oci-archive';
 export { BUSYBOX_PATH, BUSYBOX_APPLETS } from './busybox';

@@ -1,0 +1,32 @@
+import { cgroupMode } from './cgroup-mode';
+
+/**
+ * Why this exists: crun 1.8 (Debian 12) refuses a hybrid cgroup layout (v1 controllers plus a
+ * cgroup2 mount at /sys/fs/cgroup/unified) with "cgroups in hybrid mode not supported, drop all
+ * controllers from cgroupv2", while runc accepts it. crun decides from what is mounted, so it
+ * works when it cannot see that cgroup2 mount: run it in a private mount namespace (propagation
+ * private, so nothing leaks back to the host) where /sys/fs/cgroup/unified is unmounted, then
+ * exec crun. The container's namespaces are created inside that one; the host's mounts are
+ * untouched. Every subcommand goes through the wrapper so that crun always sees one layout.
+ *
+ * Node cannot unshare(2) itself (it is multi-threaded), so the wrapper is util-linux `unshare`
+ * plus `sh`; it costs a few milliseconds per invocation.
+ */
+
+/** The unified mount the wrapper hides. */
+export const UNIFIED_MOUNT = '/sys/fs/cgroup/unified';
+
+/** Whether crun needs the wrapper on this host: only on a hybrid cgroup layout. */
+export function crunNeedsWrapper(): boolean {
+  return cgroupMode() === 'hybrid';
+}
+
+/**
+ * The command and arguments that run `binary args…` with the unified cgroup mount hidden. The
+ * exit status and stdio are crun's own (the shell `exec`s it); a failing umount fails the whole
+ * command with the shell's message on stderr.
+ */
+export function wrapHidingUnified(binary: string, args: readonly string[]): { file: string; args: string[] } {
+  const script = `umount ${UNIFIED_MOUNT} && exec "$0" "$@"`;
+  return { file: 'unshare', args: ['--mount', '--propagation', 'private', 'sh', '-c', script, binary, ...args] };
+}

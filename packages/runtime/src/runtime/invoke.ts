@@ -1,0 +1,114 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants } from 'node:fs';
+import { appendFile, readFile, rm } from 'node:fs/promises';
+import { constants as osConstants, tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { alreadyExists, failedPrecondition, notFound, unavailable, type BerthError } from '@berth/errdefs';
+import type { Stdio } from './types';
+
+/** The outcome of one runtime invocation that did not fail to start. */
+export interface InvokeResult {
+  /** Exit code, or 128+signal when the runtime was killed. */
+  code: number;
+  stdout: string;
+  /** The last `error`/`fatal` message of the runtime's JSON log, or of its stderr. */
+  error?: string;
+}
+
+/** How to run the binary: the command actually spawned (a wrapper or the binary itself). */
+export type CommandBuilder = (args: string[]) => { file: string; args: string[] };
+
+/**
+ * The absolute path of `binary`: as is when it contains a `/`, else the first executable match
+ * on PATH. Unavailable when there is none.
+ */
+export function resolveBinary(binary: string, path = process.env.PATH ?? ''): string {
+  const candidates = binary.includes('/') ? [binary] : path.split(delimiter).filter(Boolean).map((dir) => join(dir, binary));
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // try the next one
+    }
+  }
+  throw unavailable(`runtime ${binary}: executable not found`);
+}
+
+let seq = 0;
+
+/**
+ * Runs `<command> --log <tmp> --log-format json <args>` once. With `stdio`, the child's fds
+ * 0–2 are those (the container's process inherits them from `create`, `run` and `exec`) and
+ * stdout is not captured; without, stdin is /dev/null and stdout/stderr are captured. Resolves
+ * with the exit code whatever it is; rejects only when the command cannot be spawned
+ * (Unavailable). `appendLog` receives the invocation's log lines.
+ */
+export async function invoke(
+  build: CommandBuilder,
+  args: string[],
+  opts: { stdio?: Stdio; appendLog?: string } = {},
+): Promise<InvokeResult> {
+  const logPath = join(tmpdir(), `berth-runtime-${process.pid}-${++seq}-${randomBytes(4).toString('hex')}.log`);
+  const cmd = build(['--log', logPath, '--log-format', 'json', ...args]);
+  try {
+    const child = spawn(cmd.file, cmd.args, { stdio: opts.stdio ?? ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-8192)));
+    // 'close' would wait for every holder of the pipes; the container may hold them, so wait for
+    // 'exit' and then for our own pipes to drain only when we own them.
+    const code = await new Promise<number>((resolve, reject) => {
+      child.once('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code === 'ENOENT' ? unavailable(`runtime ${cmd.file}: executable not found`, { cause: err }) : err),
+      );
+      child.once(opts.stdio ? 'exit' : 'close', (c: number | null, signal: NodeJS.Signals | null) =>
+        resolve(c ?? 128 + (signal ? (osSignal(signal) ?? 0) : 0)),
+      );
+    });
+    const log = await readFile(logPath, 'utf8').catch(() => '');
+    if (opts.appendLog && log) await appendFile(opts.appendLog, log);
+    const error = lastError(log) ?? lastLine(stderr);
+    return error === undefined ? { code, stdout } : { code, stdout, error };
+  } finally {
+    await rm(logPath, { force: true });
+  }
+}
+
+function osSignal(signal: NodeJS.Signals): number | undefined {
+  return (osConstants.signals as Record<string, number | undefined>)[signal];
+}
+
+/** The message of the last `error` or `fatal` line of a JSON log (runc and crun `--log-format json`). */
+export function lastError(log: string): string | undefined {
+  let found: string | undefined;
+  for (const line of log.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const entry = JSON.parse(line) as { level?: string; msg?: string };
+      if ((entry.level === 'error' || entry.level === 'fatal') && entry.msg) found = entry.msg;
+    } catch {
+      // a torn or foreign line; keep looking
+    }
+  }
+  return found;
+}
+
+function lastLine(text: string): string | undefined {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.at(-1);
+}
+
+/**
+ * The BerthError for a failed runtime call: NotFound for a missing container (runc: "container
+ * does not exist"; crun: cannot open the container's `status` file), AlreadyExists for a taken
+ * ID, FailedPrecondition for anything else. `what` names the call (`runc start web`).
+ */
+export function runtimeError(what: string, message: string): BerthError {
+  const text = `${what}: ${message}`;
+  if (/does not exist|not found|\/status`?: No such file or directory/i.test(message)) return notFound(text);
+  if (/already exists/i.test(message)) return alreadyExists(text);
+  return failedPrecondition(text);
+}

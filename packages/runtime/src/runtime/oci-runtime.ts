@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { constants as osConstants, tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { failedPrecondition, invalidArgument, notImplemented } from '@berth/errdefs';
+import type { LinuxResources, Process } from '@berth/spec';
+import { crunNeedsWrapper, wrapHidingUnified } from './crun-wrapper';
+import { invoke, resolveBinary, runtimeError, type CommandBuilder, type InvokeResult } from './invoke';
+import type { ContainerState, ContainerStats, CreateOptions, ExecOptions, OciRuntime, RunOptions, RuntimeFlavor, RuntimeOptions, Stdio } from './types';
+
+/** The flavor a binary name implies: `crun` when its file name contains `crun`, else `runc`. */
+export function flavorOf(binary: string): RuntimeFlavor {
+  return basename(binary).includes('crun') ? 'crun' : 'runc';
+}
+
+/**
+ * A driver for the runc or crun command line (see `OciRuntime` for the contract). The binary is
+ * resolved on first use (Unavailable when missing); `root` is created on first use. With crun
+ * on a hybrid cgroup host every call runs through the wrapper of `crun-wrapper.ts`.
+ */
+export function createRuntime(opts: RuntimeOptions): OciRuntime {
+  const flavor = opts.flavor ?? flavorOf(opts.binary);
+  const hide = opts.hideUnifiedCgroup ?? (flavor === 'crun' && crunNeedsWrapper());
+  let command: CommandBuilder | undefined;
+  let rootReady: Promise<unknown> | undefined;
+
+  const builder = (): CommandBuilder => {
+    if (!command) {
+      const path = resolveBinary(opts.binary);
+      command = hide ? (args) => wrapHidingUnified(path, args) : (args) => ({ file: path, args });
+    }
+    return command;
+  };
+
+  // One invocation; throws the runtime's error unless it exits 0 (or `acceptExit` says fine).
+  const call = async (sub: string, id: string, args: string[], extra: { stdio?: Stdio; acceptExit?: boolean } = {}): Promise<InvokeResult> => {
+    rootReady ??= mkdir(opts.root, { recursive: true, mode: 0o711 });
+    await rootReady;
+    const build = builder();
+    const r = await invoke(build, ['--root', opts.root, sub, ...args], { stdio: extra.stdio, appendLog: opts.log });
+    const what = `${flavor} ${sub}${id ? ` ${id}` : ''}`;
+    if (r.code !== 0 && !(extra.acceptExit && r.error === undefined)) throw runtimeError(what, r.error ?? `exit status ${r.code}`);
+    return r;
+  };
+
+  // A temp file for a JSON document the runtime reads (`--process`, `--resources`).
+  const withJsonFile = async <T>(doc: unknown, fn: (path: string) => Promise<T>): Promise<T> => {
+    const path = join(tmpdir(), `berth-runtime-${process.pid}-${randomBytes(6).toString('hex')}.json`);
+    await writeFile(path, JSON.stringify(doc), { mode: 0o600 });
+    try {
+      return await fn(path);
+    } finally {
+      await rm(path, { force: true });
+    }
+  };
+
+  const parseJson = <T>(what: string, text: string): T => {
+    try {
+      return JSON.parse(text) as T;
+    } catch (err) {
+      throw failedPrecondition(`${flavor} ${what}: unparsable output ${JSON.stringify(text.slice(0, 200))}`, { cause: err });
+    }
+  };
+
+  return {
+    binary: opts.binary,
+    flavor,
+    root: opts.root,
+
+    async create(id: string, bundle: string, o: CreateOptions = {}): Promise<void> {
+      const args = ['--bundle', bundle];
+      if (o.pidFile) args.push('--pid-file', o.pidFile);
+      if (o.consoleSocket) args.push('--console-socket', o.consoleSocket);
+      if (o.noNewKeyring) args.push('--no-new-keyring');
+      await call('create', id, [...args, id], { stdio: o.stdio ?? ['ignore', 'ignore', 'ignore'] });
+    },
+
+    async start(id: string): Promise<void> {
+      await call('start', id, [id]);
+    },
+
+    async state(id: string): Promise<ContainerState> {
+      return parseJson<ContainerState>(`state ${id}`, (await call('state', id, [id])).stdout);
+    },
+
+    async list(): Promise<ContainerState[]> {
+      const out = (await call('list', '', ['--format', 'json'])).stdout.trim();
+      return (out === '' ? null : parseJson<ContainerState[] | null>('list', out)) ?? [];
+    },
+
+    async kill(id: string, signal: NodeJS.Signals | number, o: { all?: boolean } = {}): Promise<void> {
+      const n = typeof signal === 'number' ? signal : osConstants.signals[signal];
+      if (!Number.isInteger(n) || n <= 0) throw invalidArgument(`${flavor} kill ${id}: unknown signal ${String(signal)}`);
+      await call('kill', id, [...(o.all ? ['--all'] : []), id, String(n)]);
+    },
+
+    async delete(id: string, o: { force?: boolean } = {}): Promise<void> {
+      await call('delete', id, [...(o.force ? ['--force'] : []), id]);
+    },
+
+    async exec(id: string, proc: Process, o: ExecOptions = {}): Promise<number> {
+      return withJsonFile(proc, async (path) => {
+        const args = ['--process', path];
+        if (o.pidFile) args.push('--pid-file', o.pidFile);
+        if (o.consoleSocket) args.push('--console-socket', o.consoleSocket);
+        if (o.detach) args.push('--detach');
+        const r = await call('exec', id, [...args, id], { stdio: o.stdio ?? ['ignore', 'ignore', 'ignore'], acceptExit: !o.detach });
+        return r.code;
+      });
+    },
+
+    async pause(id: string): Promise<void> {
+      await call('pause', id, [id]);
+    },
+
+    async resume(id: string): Promise<void> {
+      await call('resume', id, [id]);
+    },
+
+    async update(id: string, resources: LinuxResources): Promise<void> {
+      await withJsonFile(resources, (path) => call('update', id, ['--resources', path, id]));
+    },
+
+    async ps(id: string): Promise<number[]> {
+      return parseJson<number[] | null>(`ps ${id}`, (await call('ps', id, ['--format', 'json', id])).stdout) ?? [];
+    },
+
+    async stats(id: string): Promise<ContainerStats> {
+      // crun has no `events` subcommand (as of 1.8); its stats come from the cgroup files directly.
+      if (flavor === 'crun') throw notImplemented(`crun stats ${id}: crun has no events subcommand`);
+      const out = (await call('events', id, ['--stats', id])).stdout.trim();
+      const event = parseJson<{ type?: string; data?: ContainerStats }>(`events --stats ${id}`, out.split('\n')[0] ?? '');
+      return event.data ?? {};
+    },
+
+    async run(id: string, bundle: string, o: RunOptions = {}): Promise<number> {
+      const args = ['--bundle', bundle];
+      if (o.pidFile) args.push('--pid-file', o.pidFile);
+      if (o.noNewKeyring) args.push('--no-new-keyring');
+      const r = await call('run', id, [...args, id], { stdio: o.stdio ?? ['ignore', 'ignore', 'ignore'], acceptExit: true });
+      return r.code;
+    },
+  };
+}
