@@ -224,13 +224,10 @@ export class LocalWriter implements Writer {
 
   /** Starts one writev of queued chunks at the end of the data on disk. */
   #dispatch(): void {
-    const buffers: Uint8Array[] = [];
+    let count = 0;
     let bytes = 0;
-    while (this.#pending.length > 0 && buffers.length < maxIov && bytes < maxBatchBytes) {
-      const chunk = this.#pending.shift()!;
-      buffers.push(chunk);
-      bytes += chunk.byteLength;
-    }
+    while (count < this.#pending.length && count < maxIov && bytes < maxBatchBytes) bytes += this.#pending[count++]!.byteLength;
+    const buffers = this.#pending.splice(0, count);
     this.#pendingBytes -= bytes;
     const position = this.#written;
     this.#inflight = (async () => {

@@ -55,10 +55,14 @@ export function gcLabelsFor(_desc: Descriptor, children: readonly Descriptor[]):
 
 /**
  * Sets `labels` on a blob through `Manager.update` with one `labels.<key>` fieldpath per label,
- * leaving its other labels alone. A no-op for an empty map.
+ * leaving its other labels alone. Only labels whose value differs are written (an absent label
+ * counts as ""), so setting labels a blob already carries costs one `info` and no write.
  */
 export async function setBlobLabels(manager: Manager, digest: Descriptor['digest'], labels: Record<string, string>): Promise<void> {
-  const keys = Object.keys(labels);
+  // An update rewrites the blob's label record durably (and bumps its updatedAt, as containerd's
+  // does), so labels that already hold these values — a re-import, a second unpack — are left alone.
+  const current = (await manager.info(digest)).labels;
+  const keys = Object.keys(labels).filter((k) => (current[k] ?? '') !== labels[k]);
   if (keys.length === 0) return;
   await manager.update({ digest, labels }, keys.map((k) => `labels.${k}`));
 }
