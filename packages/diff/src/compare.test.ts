@@ -1,29 +1,23 @@
-import { cpSync, mkdirSync, writeFileSync, rmSync, chmodSync, linkSync } from 'node:fs';
+import { chmodSync, cpSync, linkSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readBlob, type LocalContentStore } from '@berth/content';
-import { Label, MediaType, digestOf, type Descriptor } from '@berth/spec';
+import { describe, expect, it } from 'vitest';
+import { readBlob } from '@berth/content';
+import { digestOf, Label, MediaType, type Descriptor } from '@berth/spec';
 import { lgetxattr, lsetxattr, makedev, mknod } from '@berth/sys';
 import { testImage } from '@berth/testimages';
 import { gunzipSync } from 'node:zlib';
 import { createApplier } from './apply';
 import { createComparer } from './compare';
 import { readTar } from './tar-reader';
-import { importArchiveBlobs, newStore, removeDir, snapshotTree, tempDir, type NodeSnapshot } from './test-support';
+import { importArchiveBlobs, snapshotTree, useWorkDir, type NodeSnapshot } from './test-support';
 
-let work: string;
-let store: LocalContentStore;
-beforeAll(async () => {
-  work = await tempDir();
-  store = newStore(join(work, 'content'));
-});
-afterAll(() => removeDir(work));
+const fx = useWorkDir();
 
 const bind = (source: string) => [{ type: 'bind', source, options: ['rbind', 'rw'] }];
 
 /** The entry names of a layer blob, in order. */
 async function layerNames(desc: Descriptor): Promise<string[]> {
-  const blob = await readBlob(store, desc);
+  const blob = await readBlob(fx.store, desc);
   const tar = desc.mediaType === MediaType.OciLayerGzip ? gunzipSync(blob) : blob;
   const names: string[] = [];
   await readTar((async function* () { yield tar; })(), (e) => void names.push(e.name));
@@ -45,11 +39,11 @@ function portable(tree: Record<string, NodeSnapshot>): Record<string, unknown> {
 
 describe('compare', () => {
   it('round trip: compare(empty, tree) then apply onto an empty dir gives the same tree, deterministically', async () => {
-    const source = join(work, 'rt-source');
+    const source = join(fx.work, 'rt-source');
     mkdirSync(source);
     const image = await testImage('layers', 'oci');
-    await importArchiveBlobs(store, image.path);
-    const applier = createApplier({ content: store });
+    await importArchiveBlobs(fx.store, image.path);
+    const applier = createApplier({ content: fx.store });
     for (const layer of image.layers) await applier.apply(layer, bind(source));
     // Extra cases the image lacks: a binary xattr (security.capability: cap_setuid, byte 0x80),
     // a device node and a FIFO.
@@ -60,15 +54,15 @@ describe('compare', () => {
     mknod(join(source, 'data/fifo'), 0o010644, 0);
     chmodSync(join(source, 'data/fifo'), 0o644);
 
-    const comparer = createComparer({ content: store });
+    const comparer = createComparer({ content: fx.store });
     const desc = await comparer.compare([], bind(source));
     const again = await comparer.compare([], bind(source), { ref: 'second-run' });
     expect(again.digest).toBe(desc.digest);
     expect(desc.mediaType).toBe(MediaType.OciLayerGzip);
-    const info = await store.info(desc.digest);
-    expect(info.labels[Label.Uncompressed]).toBe(digestOf(gunzipSync(await readBlob(store, desc))));
+    const info = await fx.store.info(desc.digest);
+    expect(info.labels[Label.Uncompressed]).toBe(digestOf(gunzipSync(await readBlob(fx.store, desc))));
 
-    const target = join(work, 'rt-target');
+    const target = join(fx.work, 'rt-target');
     mkdirSync(target);
     const applied = await applier.apply({ ...desc, annotations: { [Label.Uncompressed]: info.labels[Label.Uncompressed]! } }, bind(target));
     expect(applied.digest).toBe(info.labels[Label.Uncompressed]);
@@ -77,7 +71,7 @@ describe('compare', () => {
   }, 60_000);
 
   it('an overlay upper with a deletion and an opaque directory gives the right whiteouts', async () => {
-    const base = join(work, 'ovl');
+    const base = join(fx.work, 'ovl');
     const lower = join(base, 'lower');
     const upper = join(base, 'upper');
     mkdirSync(join(lower, 'a'), { recursive: true });
@@ -92,18 +86,18 @@ describe('compare', () => {
     writeFileSync(join(upper, 'b/z'), 'z');
     const overlay = [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lower}`, `upperdir=${upper}`, `workdir=${join(base, 'work')}`] }];
 
-    const desc = await createComparer({ content: store }).compare(bind(lower), overlay, { mediaType: MediaType.OciLayer });
+    const desc = await createComparer({ content: fx.store }).compare(bind(lower), overlay, { mediaType: MediaType.OciLayer });
     expect(await layerNames(desc)).toEqual(['b/', 'b/.wh..wh..opq', 'b/z', '.wh.c.txt']);
 
     // Applied onto a copy of lower, it gives the merged tree.
     const copy = join(base, 'copy');
     cpSync(lower, copy, { recursive: true });
-    await createApplier({ content: store }).apply(desc, bind(copy));
+    await createApplier({ content: fx.store }).apply(desc, bind(copy));
     expect(Object.keys(snapshotTree(copy)).sort()).toEqual(['/', '/a', '/a/x', '/b', '/b/z']);
   });
 
   it('walks two plain trees: additions, changes, deletions and hard links', async () => {
-    const base = join(work, 'walk');
+    const base = join(fx.work, 'walk');
     const lower = join(base, 'lower');
     mkdirSync(join(lower, 'keep'), { recursive: true });
     writeFileSync(join(lower, 'keep/same'), 'same');
@@ -118,14 +112,14 @@ describe('compare', () => {
     writeFileSync(join(upper, 'added'), 'added');
     linkSync(join(upper, 'added'), join(upper, 'added-link'));
 
-    const desc = await createComparer({ content: store }).compare(bind(lower), bind(upper));
+    const desc = await createComparer({ content: fx.store }).compare(bind(lower), bind(upper));
     const names = await layerNames(desc);
     expect(names).toEqual(expect.arrayContaining(['.wh.gone', '.wh.gone-dir', 'added', 'added-link', 'keep/changed']));
     expect(names).not.toContain('keep/same');
 
     const copy = join(base, 'copy');
     cpSync(lower, copy, { recursive: true, preserveTimestamps: true });
-    await createApplier({ content: store }).apply(desc, bind(copy));
+    await createApplier({ content: fx.store }).apply(desc, bind(copy));
     const tree = portable(snapshotTree(copy));
     const want = portable(snapshotTree(upper));
     for (const t of [tree, want]) for (const p of ['/', '/keep']) delete t[p];

@@ -6,19 +6,12 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isInvalidArgument } from '@berth/errdefs';
-import type { LocalContentStore } from '@berth/content';
 import { createApplier } from './apply';
-import { buildTar, newStore, removeDir, snapshotTree, storeLayer, tempDir, type TarSpec } from './test-support';
+import { buildTar, removeDir, snapshotTree, storeLayer, tempDir, useWorkDir, type TarSpec } from './test-support';
 
-let work: string;
-let store: LocalContentStore;
-beforeAll(async () => {
-  work = await tempDir();
-  store = newStore(join(work, 'content'));
-});
-afterAll(() => removeDir(work));
+const fx = useWorkDir();
 
 const file = (name: string, body: string | Buffer = 'x', extra: Partial<TarSpec['header']> = {}): TarSpec => ({ header: { name, type: 'file', ...extra }, body });
 const dir = (name: string): TarSpec => ({ header: { name, type: 'directory' } });
@@ -47,8 +40,8 @@ const dependent: TarSpec[] = [
 
 async function applied(entries: TarSpec[]): Promise<{ root: string; error: unknown }> {
   const root = await tempDir();
-  const desc = await storeLayer(store, await buildTar(entries));
-  const error = await createApplier({ content: store }).apply(desc, [{ type: 'bind', source: root, options: ['rbind'] }]).then(() => undefined, (err: unknown) => err);
+  const desc = await storeLayer(fx.store, await buildTar(entries));
+  const error = await createApplier({ content: fx.store }).apply(desc, [{ type: 'bind', source: root, options: ['rbind'] }]).then(() => undefined, (err: unknown) => err);
   return { root, error };
 }
 
@@ -91,8 +84,8 @@ describe('apply: files written on the thread pool', () => {
       mkdirSync(root);
       writeFileSync(join(host, 'outside'), 'outside');
       const entries = [dir('a/'), ...filler('a', 40), bad, ...filler('b', 10)];
-      const desc = await storeLayer(store, await buildTar(entries));
-      const error = await createApplier({ content: store }).apply(desc, [{ type: 'bind', source: root, options: ['rbind'] }]).catch((err: unknown) => err);
+      const desc = await storeLayer(fx.store, await buildTar(entries));
+      const error = await createApplier({ content: fx.store }).apply(desc, [{ type: 'bind', source: root, options: ['rbind'] }]).catch((err: unknown) => err);
       expect(isInvalidArgument(error), String(error)).toBe(true);
       const atReject = snapshotTree(host);
       await sleep(200);

@@ -4,23 +4,16 @@
  * nothing outside the root changed (paths, types, modes, owners, contents, mtimes, link counts).
  * The rule under test is in root-path.ts: bad names are refused; symlinked parents are re-rooted.
  */
-import { readFileSync, lstatSync, mkdirSync, writeFileSync, utimesSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isDataLoss, isInvalidArgument } from '@berth/errdefs';
 import { digestOf } from '@berth/spec';
-import type { LocalContentStore } from '@berth/content';
 import { createApplier } from './apply';
-import { buildTar, newStore, rawHeader, removeDir, snapshotTree, storeLayer, tempDir, type TarSpec } from './test-support';
+import { buildTar, rawHeader, removeDir, snapshotTree, storeLayer, tempDir, useWorkDir, type TarSpec } from './test-support';
 
-let work: string;
-let store: LocalContentStore;
-beforeAll(async () => {
-  work = await tempDir();
-  store = newStore(join(work, 'content'));
-});
-afterAll(() => removeDir(work));
+const fx = useWorkDir();
 
 type Outcome = 'InvalidArgument' | 'DataLoss' | 'ok';
 
@@ -159,12 +152,12 @@ describe('apply: hostile layers change nothing outside the root', () => {
       let desc;
       if (c.blob) {
         const { raw, compression, diffId } = await c.blob();
-        desc = await storeLayer(store, Buffer.alloc(0), { raw, compression, diffId: diffId ?? digestOf('unknown') });
+        desc = await storeLayer(fx.store, Buffer.alloc(0), { raw, compression, diffId: diffId ?? digestOf('unknown') });
         delete desc.annotations;
       } else {
-        desc = await storeLayer(store, await buildTar(c.entries!), { diffId: c.diffId });
+        desc = await storeLayer(fx.store, await buildTar(c.entries!), { diffId: c.diffId });
       }
-      const result = await createApplier({ content: store })
+      const result = await createApplier({ content: fx.store })
         .apply(desc, [{ type: 'bind', source: root, options: ['rbind', 'rw'] }])
         .then(() => 'ok' as const, (err: unknown) => err);
 
@@ -193,8 +186,8 @@ describe('apply: hostile layers in overlay upper mode', () => {
       symlinkSync(host, join(host, 'lower/evil'));
       symlinkSync('../../..', join(host, 'lower/evil2'));
       const before = snapshotTree(host);
-      const desc = await storeLayer(store, await buildTar([file('evil/sentinel.txt', 'pwned'), file('evil2/lower/x', 'x')]));
-      await createApplier({ content: store }).apply(desc, [
+      const desc = await storeLayer(fx.store, await buildTar([file('evil/sentinel.txt', 'pwned'), file('evil2/lower/x', 'x')]));
+      await createApplier({ content: fx.store }).apply(desc, [
         { type: 'overlay', source: 'overlay', options: [`lowerdir=${join(host, 'lower')}`, `upperdir=${join(host, 'upper')}`, `workdir=${join(host, 'work')}`] },
       ]);
       // Absolute target `host` re-rooted: <upper>/<host path>/sentinel.txt; `../../..` clamps at the root.

@@ -12,6 +12,21 @@ import { createLocalStore, writeBlob, type LocalContentStore } from '@berth/cont
 import { digestOf, Label, MediaType, type Descriptor } from '@berth/spec';
 import { lgetxattr, llistxattr } from '@berth/sys';
 import { extract as createExtract, pack as createPack, type Header } from 'tar-stream';
+import { afterAll, beforeAll } from 'vitest';
+
+/**
+ * Per-file fixture: a temp work dir holding a content store (`<work>/content`), made before the
+ * file's tests and removed after them. Read `work` and `store` inside tests, not at load time.
+ */
+export function useWorkDir(): { readonly work: string; readonly store: LocalContentStore } {
+  const fixture = {} as { work: string; store: LocalContentStore };
+  beforeAll(async () => {
+    fixture.work = await tempDir();
+    fixture.store = newStore(join(fixture.work, 'content'));
+  });
+  afterAll(() => removeDir(fixture.work));
+  return fixture;
+}
 
 /** A temp dir, removed by `cleanup`. */
 export async function tempDir(prefix = 'berth-diff-test-'): Promise<string> {
