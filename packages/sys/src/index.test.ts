@@ -22,7 +22,8 @@ describe('module surface', () => {
     for (const fn of [
       'mount', 'umount', 'mountOverlay', 'mknod', 'mkfifo', 'makedev', 'major', 'minor', 'lsetxattr', 'lgetxattr',
       'llistxattr', 'lremovexattr', 'setChildSubreaper', 'isChildSubreaper', 'pidfdOpen', 'waitPidfd', 'reapAll',
-      'pidfdSendSignal', 'fadvise', 'fallocate', 'isSysError', 'loadSys',
+      'pidfdSendSignal', 'fadvise', 'fallocate', 'isSysError', 'loadSys', 'reapPid', 'pipe', 'openPty', 'setWinsize',
+      'getWinsize', 'listenUnix', 'receiveFd', 'sendFd',
     ]) {
       expect(typeof (sys as Record<string, unknown>)[fn], fn).toBe('function');
     }
@@ -37,6 +38,7 @@ describe('module surface', () => {
       [
         'fadvise', 'fallocate', 'isChildSubreaper', 'lgetxattr', 'llistxattr', 'lremovexattr', 'lsetxattr', 'major', 'makedev',
         'minor', 'mknod', 'mount', 'mountOverlay', 'pidfdOpen', 'pidfdSendSignal', 'reapAll', 'setChildSubreaper', 'umount', 'waitPidfd',
+        'reapPid', 'pipe', 'openPty', 'setWinsize', 'getWinsize', 'listenUnix', 'receiveFd', 'sendFd',
       ].sort(),
     );
   });

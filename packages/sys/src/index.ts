@@ -5,10 +5,10 @@
  */
 import { createRequire } from 'node:module';
 import { FileType } from './types.js';
-import type { ExitStatus, Sys, SysError } from './types.js';
+import type { ExitStatus, Pty, Sys, SysError, Winsize } from './types.js';
 
 export { FadviseAdvice, FallocateMode, FileType, MountFlags, UnmountFlags } from './types.js';
-export type { ExitStatus, Sys, SysError } from './types.js';
+export type { ExitStatus, Pty, Sys, SysError, Winsize } from './types.js';
 
 if (process.platform !== 'linux') {
   throw new Error(`@berth/sys supports Linux only (this is ${process.platform})`);
@@ -173,6 +173,59 @@ export function fallocate(fd: number, mode: number, offset: number, length: numb
 
 export function pidfdSendSignal(pidfd: number, signal: number): void {
   (binding ?? loadSys()).pidfdSendSignal(pidfd, signal);
+}
+
+/**
+ * Reaps one specific child if it has exited (see `Sys.reapPid`): its ExitStatus, or null while
+ * it runs; throws ECHILD when `pid` is not a child. Unlike `reapAll` it leaves every other child
+ * alone, but do not pass the pid of a `child_process` child: reaping it hides its 'exit' event.
+ */
+export function reapPid(pid: number): ExitStatus | null {
+  return (binding ?? loadSys()).reapPid(pid);
+}
+
+/** pipe2(O_CLOEXEC): [readFd, writeFd], blocking, both close-on-exec. */
+export function pipe(): [readFd: number, writeFd: number] {
+  return (binding ?? loadSys()).pipe();
+}
+
+/** A new pseudo-terminal pair (see `Sys.openPty`): master and slave fds, close-on-exec and O_NOCTTY. */
+export function openPty(): Pty {
+  return (binding ?? loadSys()).openPty();
+}
+
+/** ioctl(TIOCSWINSZ): sets the window size of the terminal behind `fd` (a pty master or slave). */
+export function setWinsize(fd: number, rows: number, cols: number): void {
+  (binding ?? loadSys()).setWinsize(fd, rows, cols);
+}
+
+/** ioctl(TIOCGWINSZ): the window size of the terminal behind `fd`. */
+export function getWinsize(fd: number): Winsize {
+  return (binding ?? loadSys()).getWinsize(fd);
+}
+
+/** A listening unix stream socket at `path` (see `Sys.listenUnix`); backlog 1 by default. */
+export function listenUnix(path: string, backlog?: number): number {
+  return (binding ?? loadSys()).listenUnix(path, backlog);
+}
+
+/**
+ * Waits (on its own thread) for one connection on `listenFd` and resolves the first fd passed
+ * over it with SCM_RIGHTS: how runc/crun hand over a container's pty master on
+ * `--console-socket`. Rejects ETIMEDOUT after `timeoutMs`, EBADMSG when the peer sends no fd.
+ * Never closes `listenFd`; close it once the promise has settled. See `Sys.receiveFd`.
+ */
+export function receiveFd(listenFd: number, timeoutMs: number): Promise<number> {
+  try {
+    return (binding ?? loadSys()).receiveFd(listenFd, timeoutMs);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** Connects to the unix socket at `path` and passes `fd` over it with SCM_RIGHTS (see `Sys.sendFd`). */
+export function sendFd(path: string, fd: number): void {
+  (binding ?? loadSys()).sendFd(path, fd);
 }
 
 /** Whether `err` is an error from this addon (and, if `code` is given, has that errno name). */

@@ -84,6 +84,24 @@ static napi_value js_reap_all(napi_env env, napi_callback_info info) {
   return arr;
 }
 
+/* waitpid(pid, WNOHANG) for one child: its ExitStatus, or null while it runs. Never touches other children. */
+static napi_value js_reap_pid(napi_env env, napi_callback_info info) {
+  napi_value argv[1], out;
+  int64_t pid;
+  if (!sys_args(env, info, 1, argv)) return NULL;
+  if (!sys_arg_int64(env, argv[0], "pid", 1, INT_MAX, &pid)) return NULL;
+  int st = 0;
+  pid_t got;
+  while ((got = waitpid((pid_t)pid, &st, WNOHANG)) < 0)
+    if (errno != EINTR) return sys_throw_errno(env, errno, "waitpid", NULL, NULL, NULL);
+  if (got == 0) {
+    NAPI_CALL(env, napi_get_null(env, &out));
+    return out;
+  }
+  if (WIFSIGNALED(st)) return exit_status(env, got, false, WTERMSIG(st), WCOREDUMP(st) != 0);
+  return exit_status(env, got, true, WEXITSTATUS(st), false); /* without WUNTRACED only exits are reported */
+}
+
 /*
  * waitPidfd: a blocking waitid() may take as long as the child lives, so it runs on its own small
  * thread rather than in libuv's pool (4 threads shared with fs and crypto; a shim waiting on a few
@@ -178,6 +196,6 @@ static napi_value js_wait_pidfd(napi_env env, napi_callback_info info) {
 
 bool sys_init_proc(napi_env env, napi_value exports) {
   return sys_export(env, exports, "pidfdOpen", js_pidfd_open) && sys_export(env, exports, "waitPidfd", js_wait_pidfd) &&
-         sys_export(env, exports, "reapAll", js_reap_all) &&
+         sys_export(env, exports, "reapAll", js_reap_all) && sys_export(env, exports, "reapPid", js_reap_pid) &&
          sys_export(env, exports, "pidfdSendSignal", js_pidfd_send_signal);
 }

@@ -1,13 +1,15 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isChildSubreaper, isSysError, pidfdOpen, pidfdSendSignal, waitPidfd } from './index.js';
+import { isChildSubreaper, isSysError, pidfdOpen, pidfdSendSignal, reapPid, setChildSubreaper, waitPidfd } from './index.js';
 import { ADDON, FIXTURES } from './testing/helpers.js';
 
 /*
  * reapAll and waitPidfd reap children, so anything that does is run in a `node` child of its own
  * (testing/child.cjs), never in the vitest worker, whose children belong to vitest and libuv.
+ * reapPid is the exception: it reaps only the pid it is given, so it runs here, on orphans, and
+ * shows that libuv's own children are left alone.
  */
 interface Status {
   pid: number;
@@ -119,5 +121,78 @@ describe('pidfds in this process (nothing reaped)', () => {
       fs.closeSync(notPidfd);
     }
     expect(() => pidfdSendSignal(0, 99)).toThrow(RangeError);
+  });
+});
+
+describe('reapPid (in this process: it reaps only the pid it is given)', () => {
+  /** Starts `sh -c '<cmd> & echo $!'`; sh exits at once and its background job becomes our orphan child. */
+  function orphan(cmd: string): number {
+    const r = spawnSync('sh', ['-c', `${cmd} </dev/null >/dev/null 2>&1 & echo $!; exit 0`], { encoding: 'utf8' });
+    const pid = Number(r.stdout.trim());
+    expect(pid).toBeGreaterThan(1);
+    return pid;
+  }
+
+  async function reapWhenDone(pid: number): Promise<ReturnType<typeof reapPid>> {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const s = reapPid(pid);
+      if (s || Date.now() > deadline) return s;
+      await new Promise((res) => setTimeout(res, 10));
+    }
+  }
+
+  function ppidOf(pid: number): number {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  }
+
+  it('reaps an orphan once it exits, null before, ECHILD after; libuv keeps its own children', async () => {
+    expect(isChildSubreaper()).toBe(false);
+    setChildSubreaper(true);
+    try {
+      // a child_process child running alongside: its 'exit' event must still come
+      const own = spawn('sh', ['-c', 'sleep 0.3; exit 7'], { stdio: 'ignore' });
+      const ownExit = new Promise<number | null>((res) => own.on('exit', (code) => res(code)));
+
+      const pid = orphan('sleep 0.2');
+      expect(ppidOf(pid)).toBe(process.pid);
+      expect(reapPid(pid)).toBeNull(); // still sleeping
+      expect(await reapWhenDone(pid)).toEqual({ pid, exitCode: 0 });
+      expect(fs.existsSync(`/proc/${pid}`)).toBe(false); // the zombie is gone
+      expect(() => reapPid(pid)).toThrow(expect.objectContaining({ code: 'ECHILD', syscall: 'waitpid' }));
+
+      expect(await ownExit).toBe(7);
+    } finally {
+      setChildSubreaper(false);
+    }
+    expect(isChildSubreaper()).toBe(false);
+  });
+
+  it('reports a child killed by a signal as 128+signal', async () => {
+    setChildSubreaper(true);
+    try {
+      const pid = orphan('sleep 10');
+      expect(reapPid(pid)).toBeNull();
+      process.kill(pid, 'SIGKILL');
+      expect(await reapWhenDone(pid)).toEqual({ pid, exitCode: 137, signal: 9, coreDumped: false });
+    } finally {
+      setChildSubreaper(false);
+    }
+  });
+
+  it('throws ECHILD for a pid that is not a child, RangeError/TypeError for bad input', () => {
+    let err: unknown;
+    try {
+      reapPid(process.pid);
+    } catch (e) {
+      err = e;
+    }
+    expect(isSysError(err, 'ECHILD')).toBe(true);
+    expect(err).toMatchObject({ errno: 10, syscall: 'waitpid' });
+    expect(() => reapPid(process.ppid)).toThrow(expect.objectContaining({ code: 'ECHILD' }));
+    expect(() => reapPid(0)).toThrow(RangeError); // 0 and -1 would mean "any child": refused
+    expect(() => reapPid(-1)).toThrow(RangeError);
+    expect(() => reapPid('1' as unknown as number)).toThrow(TypeError);
   });
 });

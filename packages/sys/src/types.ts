@@ -84,6 +84,22 @@ export interface ExitStatus {
   coreDumped?: boolean;
 }
 
+/** A terminal's window size in character cells (struct winsize without the pixel fields). */
+export interface Winsize {
+  rows: number;
+  cols: number;
+}
+
+/** A new pseudo-terminal pair from `openPty`; both fds are close-on-exec and blocking. */
+export interface Pty {
+  /** The controlling side (what a shim reads output from and writes input to). */
+  master: number;
+  /** The terminal side, opened O_NOCTTY (what the process gets as stdio). */
+  slave: number;
+  /** The slave's device path, e.g. /dev/pts/3. */
+  slavePath: string;
+}
+
 /** The addon's surface. */
 export interface Sys {
   /** mount(2). `fstype` and `data` may be null (bind mounts, remounts, propagation changes). */
@@ -139,4 +155,46 @@ export interface Sys {
   reapAll(): ExitStatus[];
   /** Sends `signal` to the process behind `pidfd` (pidfd_send_signal(2)). */
   pidfdSendSignal(pidfd: number, signal: number): void;
+  /**
+   * Reaps one specific child without blocking (waitpid(pid, WNOHANG)): its ExitStatus once it has
+   * exited (the zombie is then gone), or null while it is still running. Other children are never
+   * touched. Throws ECHILD when `pid` is not a child of this process (or was already reaped).
+   */
+  reapPid(pid: number): ExitStatus | null;
+  /** pipe2(O_CLOEXEC): a blocking pipe, both ends close-on-exec. Close them with fs.closeSync. */
+  pipe(): [readFd: number, writeFd: number];
+  /**
+   * A new pseudo-terminal: posix_openpt, grantpt, unlockpt, then the slave opened by its
+   * ptsname. Both fds are O_NOCTTY (never becomes this process's controlling terminal) and
+   * close-on-exec. The caller closes both.
+   */
+  openPty(): Pty;
+  /** ioctl(TIOCSWINSZ) on a terminal fd (either side of a pty); the foreground group gets SIGWINCH. rows, cols in 0..65535. */
+  setWinsize(fd: number, rows: number, cols: number): void;
+  /** ioctl(TIOCGWINSZ) on a terminal fd. ENOTTY when `fd` is not a terminal. */
+  getWinsize(fd: number): Winsize;
+  /**
+   * A unix stream socket listening at `path` (socket, bind, listen); the fd is close-on-exec and
+   * non-blocking. `backlog` defaults to 1 (a console socket takes one connection). Throws
+   * ENAMETOOLONG when the path does not fit sockaddr_un (107 bytes), EADDRINUSE when the path
+   * exists (stale sockets are not removed). The caller closes the fd and unlinks the path.
+   */
+  listenUnix(path: string, backlog?: number): number;
+  /**
+   * Accepts one connection on `listenFd` (from `listenUnix`) and returns the first fd the peer
+   * passed with SCM_RIGHTS, as runc and crun do with `--console-socket`; the fd is close-on-exec,
+   * any further fds in the message are closed, and so is the connection. Runs on a small thread
+   * of its own (not libuv's pool), which keeps the event loop alive until the promise settles.
+   * Rejects with ETIMEDOUT when nothing arrives within `timeoutMs` (connection and message
+   * together), and with EBADMSG when the peer's first message (or EOF) carries no fd, so
+   * connecting and closing is a way to wake it. It never closes `listenFd`: close that only
+   * after the promise settles. Bad arguments reject, they do not throw.
+   */
+  receiveFd(listenFd: number, timeoutMs: number): Promise<number>;
+  /**
+   * Connects to the unix socket at `path` and passes `fd` with SCM_RIGHTS (plus one data byte),
+   * then closes the connection; the receiver gets its own copy, `fd` stays open here. The peer
+   * side of `receiveFd`. Blocks while the listener's backlog is full.
+   */
+  sendFd(path: string, fd: number): void;
 }
