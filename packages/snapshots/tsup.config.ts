@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/testsuite.ts'],
+  entry: ['src/index.ts', 'src/testsuite.ts', 'src/mount-entry.ts'],
   format: ['esm'],
   target: 'node20',
   dts: true,
