@@ -1,0 +1,11 @@
+export { startShim, SHIM_NODE_FLAGS } from './client/start';
+export type { ShimHandle, StartShimOptions } from './client/start';
+export { connectShim } from './client/client';
+export type { ShimClient } from './client/client';
+export { cleanupTask } from './client/cleanup';
+export type { CleanupResult } from './client/cleanup';
+export { bundleAddress, shimSocketPath, socketPathOf, DEFAULT_RUNTIME_ROOT, DEFAULT_SOCKET_DIR } from './client/paths';
+export { serveShim } from './server/serve';
+export type { ServeOptions } from './server/serve';
+export { PROCESS_TYPE_URL, RESOURCES_TYPE_URL, RUNC_OPTIONS_TYPE_URL, STATS_TYPE_URL, SHIM_VERSION } from './server/task-service';
+export type { ExitRecord } from './server/exit-file';
