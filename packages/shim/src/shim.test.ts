@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { writeRootfs } from '@berth/testimages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTask } from './client/cleanup';
 import { connectShim, type ShimClient } from './client/client';
-import { bundleAddress } from './client/paths';
+import { bundleAddress, shimCliPath } from './client/paths';
 import { startShim, type ShimHandle } from './client/start';
 import { ClientIO, isAlive, makeBundle, mountsUnder, runToEnd, runtimeOptions, zombieChildren } from './test-harness';
 
@@ -26,6 +26,13 @@ let lower: string;
 let shim: ShimHandle;
 let client: ShimClient;
 let seq = 0;
+
+/** Runs the built berth-shim command; resolves with its stdout, rejects with its stderr. */
+function berthShim(...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [shimCliPath(), ...args], (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout)));
+  });
+}
 
 beforeAll(async () => {
   if (!isRoot) return;
@@ -255,7 +262,8 @@ setInterval(() => {}, 1000);
     process.kill(own.pid, 'SIGKILL');
     for (let i = 0; i < 200 && isAlive(own.pid); i++) await sleep(10);
     expect(isAlive(pid)).toBe(true);
-    const r = await cleanupTask({ bundle: t.bundle, id: t.id });
+    // The cleanup command, as an engine runs it for a shim it finds dead.
+    const r = JSON.parse(await berthShim('delete', '--bundle', t.bundle, '--id', t.id)) as Awaited<ReturnType<typeof cleanupTask>>;
     expect(r.exitStatus).toBe(137);
     expect(r.pid).toBe(pid);
     for (let i = 0; i < 200 && isAlive(pid); i++) await sleep(10);
@@ -263,6 +271,34 @@ setInterval(() => {}, 1000);
     expect(mountsUnder(t.bundle)).toEqual([]);
     await expect(createRuntime({ binary: flavor, root: runtimeRoot() }).state(t.id)).rejects.toSatisfy((e) => kindOf(e) === ErrorKind.NotFound);
     expect(existsSync(own.socket)).toBe(false);
+  });
+});
+
+describe.skipIf(!isRoot)('berth-shim start', () => {
+  it('starts one shim per group, even for racing callers, and prints its address', async () => {
+    const args = ['start', '--group', `it-start-${process.pid}`, '--socket-dir', join(base, 's'), '--runtime', 'runc', '--runtime-root', join(base, 'rt-runc')];
+    const addresses = await Promise.all([berthShim(...args), berthShim(...args), berthShim(...args)]);
+    expect(new Set(addresses).size).toBe(1);
+    const address = addresses[0]!.trim();
+    expect(address).toMatch(/^unix:\/\/.*\.sock$/);
+    const c = await connectShim(address);
+    const { shimPid } = await c.connect({});
+    expect(await berthShim(...args)).toBe(addresses[0]);
+    expect(zombieChildren(process.pid)).toEqual([]);
+    await c.shutdown({});
+    c.close();
+    for (let i = 0; i < 300 && isAlive(shimPid); i++) await sleep(10);
+    expect(isAlive(shimPid)).toBe(false);
+    // A dead shim's socket does not fool the next start: a new shim takes its place.
+    const again = await startShim({ group: `it-start-${process.pid}`, socketDir: join(base, 's'), runtime: 'runc', runtimeRoot: join(base, 'rt-runc'), idleExitMs: 100 });
+    expect(again.reused).toBe(false);
+    expect(again.pid).not.toBe(shimPid);
+    for (let i = 0; i < 300 && isAlive(again.pid); i++) await sleep(10);
+    expect(isAlive(again.pid)).toBe(false); // idle exit
+  });
+
+  it('the CLI explains its usage', async () => {
+    await expect(berthShim('frobnicate')).rejects.toThrow(/usage:/);
   });
 });
 
