@@ -7,8 +7,16 @@ import { formatResult, runBenchmark, type Benchmark, type BenchmarkResult } from
 import { ingestBenchmark } from './ingest';
 import { importUnpackLargeBenchmark, importUnpackLayersBenchmark } from './import-unpack';
 import { snapshotsBenchmark } from './snapshots';
+import { containerMemoryBenchmark, containerRunBenchmark } from './containers';
 
-const benchmarks: Benchmark[] = [ingestBenchmark, importUnpackLayersBenchmark, importUnpackLargeBenchmark, snapshotsBenchmark];
+const benchmarks: Benchmark[] = [
+  ingestBenchmark,
+  importUnpackLayersBenchmark,
+  importUnpackLargeBenchmark,
+  snapshotsBenchmark,
+  containerRunBenchmark,
+  containerMemoryBenchmark,
+];
 
 async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
