@@ -60,6 +60,17 @@ bool sys_arg_flags(napi_env env, napi_value v, const char *name, bool optional, 
 
 napi_value sys_undefined(napi_env env);
 
+/*
+ * A promise settled from a detached thread of its own (64 KiB stack), never the libuv pool:
+ * creates the promise in *deferred and a threadsafe function in *tsfn whose call_js is
+ * `settle`, then runs `thread(req)`, which must call *tsfn exactly once. On a failure before
+ * the thread runs, `req` is freed and the promise rejected (or, when not even the promise
+ * exists, an exception is pending and NULL returned). `name` labels the async resource.
+ */
+napi_value sys_promise_on_thread(napi_env env, const char *name, void *req, napi_deferred *deferred,
+                                 napi_threadsafe_function *tsfn, napi_threadsafe_function_call_js settle,
+                                 void *(*thread)(void *));
+
 /* Registration of each part's functions on `exports`. */
 bool sys_init_mount(napi_env env, napi_value exports);
 napi_value sys_js_mount_overlay(napi_env env, napi_callback_info info);

@@ -389,7 +389,7 @@ static void *recv_thread(void *arg) {
 }
 
 static napi_value js_receive_fd(napi_env env, napi_callback_info info) {
-  napi_value argv[2], promise, name;
+  napi_value argv[2];
   int listen_fd;
   int64_t timeout;
   if (!sys_args(env, info, 2, argv)) return NULL;
@@ -400,33 +400,7 @@ static napi_value js_receive_fd(napi_env env, napi_callback_info info) {
   r->listen_fd = listen_fd;
   r->timeout_ms = (int)timeout;
   r->fd = -1;
-  if (napi_create_string_utf8(env, "berth:receiveFd", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_promise(env, &r->deferred, &promise) != napi_ok) {
-    free(r);
-    sys_throw_napi_failure(env, "napi_create_promise");
-    return NULL;
-  }
-  if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, recv_settle, &r->tsfn) != napi_ok) {
-    sys_throw_napi_failure(env, "napi_create_threadsafe_function");
-    napi_value exc;
-    if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_reject_deferred(env, r->deferred, exc);
-    free(r);
-    return promise;
-  }
-  pthread_attr_t attr;
-  pthread_t th;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 64 * 1024);
-  int e = pthread_create(&th, &attr, recv_thread, r);
-  pthread_attr_destroy(&attr);
-  if (e != 0) {
-    napi_release_threadsafe_function(r->tsfn, napi_tsfn_abort);
-    napi_value err = sys_errno_error(env, e, "pthread_create", NULL, NULL, NULL);
-    if (err) napi_reject_deferred(env, r->deferred, err);
-    free(r);
-  }
-  return promise;
+  return sys_promise_on_thread(env, "berth:receiveFd", r, &r->deferred, &r->tsfn, recv_settle, recv_thread);
 }
 
 bool sys_init_io(napi_env env, napi_value exports) {

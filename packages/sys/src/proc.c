@@ -158,40 +158,14 @@ static void *wait_thread(void *arg) {
 }
 
 static napi_value js_wait_pidfd(napi_env env, napi_callback_info info) {
-  napi_value argv[1], promise, name;
+  napi_value argv[1];
   int64_t fd;
   if (!sys_args(env, info, 1, argv)) return NULL;
   if (!sys_arg_int64(env, argv[0], "pidfd", 0, INT_MAX, &fd)) return NULL;
   wait_req *r = calloc(1, sizeof *r);
   if (!r) return sys_throw_errno(env, ENOMEM, "malloc", NULL, NULL, NULL);
   r->fd = (int)fd;
-  if (napi_create_string_utf8(env, "berth:waitPidfd", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_promise(env, &r->deferred, &promise) != napi_ok) {
-    free(r);
-    sys_throw_napi_failure(env, "napi_create_promise");
-    return NULL;
-  }
-  if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, wait_settle, &r->tsfn) != napi_ok) {
-    sys_throw_napi_failure(env, "napi_create_threadsafe_function");
-    napi_value exc;
-    if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_reject_deferred(env, r->deferred, exc);
-    free(r);
-    return promise;
-  }
-  pthread_attr_t attr;
-  pthread_t th;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_attr_setstacksize(&attr, 64 * 1024);
-  int e = pthread_create(&th, &attr, wait_thread, r);
-  pthread_attr_destroy(&attr);
-  if (e != 0) {
-    napi_release_threadsafe_function(r->tsfn, napi_tsfn_abort);
-    napi_value err = sys_errno_error(env, e, "pthread_create", NULL, NULL, NULL);
-    if (err) napi_reject_deferred(env, r->deferred, err);
-    free(r);
-  }
-  return promise;
+  return sys_promise_on_thread(env, "berth:waitPidfd", r, &r->deferred, &r->tsfn, wait_settle, wait_thread);
 }
 
 bool sys_init_proc(napi_env env, napi_value exports) {

@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -280,4 +281,37 @@ bool sys_export(napi_env env, napi_value exports, const char *name, napi_callbac
     return false;
   }
   return true;
+}
+
+napi_value sys_promise_on_thread(napi_env env, const char *name, void *req, napi_deferred *deferred,
+                                 napi_threadsafe_function *tsfn, napi_threadsafe_function_call_js settle,
+                                 void *(*thread)(void *)) {
+  napi_value promise, resource_name;
+  if (napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
+      napi_create_promise(env, deferred, &promise) != napi_ok) {
+    free(req);
+    sys_throw_napi_failure(env, "napi_create_promise");
+    return NULL;
+  }
+  if (napi_create_threadsafe_function(env, NULL, NULL, resource_name, 0, 1, NULL, NULL, NULL, settle, tsfn) != napi_ok) {
+    sys_throw_napi_failure(env, "napi_create_threadsafe_function");
+    napi_value exc;
+    if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) napi_reject_deferred(env, *deferred, exc);
+    free(req);
+    return promise;
+  }
+  pthread_attr_t attr;
+  pthread_t th;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  int e = pthread_create(&th, &attr, thread, req);
+  pthread_attr_destroy(&attr);
+  if (e != 0) {
+    napi_release_threadsafe_function(*tsfn, napi_tsfn_abort);
+    napi_value err = sys_errno_error(env, e, "pthread_create", NULL, NULL, NULL);
+    if (err) napi_reject_deferred(env, *deferred, err);
+    free(req);
+  }
+  return promise;
 }
