@@ -254,15 +254,20 @@ function renderMessage({ obj, name, fullName }, fieldType) {
 
 function renderService({ obj, name, fullName }, ref) {
   const methods = obj.methodsArray.map((m) => {
-    if (m.requestStream || m.responseStream) {
-      throw new Error(`${m.fullName}: streaming rpcs are not supported (MethodDefinition has no stream flags yet)`);
-    }
     const key = m.name.charAt(0).toLowerCase() + m.name.slice(1);
-    return { m, key, req: ref(m.resolvedRequestType.fullName, true), res: ref(m.resolvedResponseType.fullName, true) };
+    const req = ref(m.resolvedRequestType.fullName, true);
+    const res = ref(m.resolvedResponseType.fullName, true);
+    return { m, key, req, res, reqStream: m.requestStream === true, resStream: m.responseStream === true };
   });
-  const types = methods.map(({ m, key, req, res }) => `${doc(m.comment, '  ')}  ${key}: MethodDefinition<${req}, ${res}>;\n`);
+  // A unary rpc's type is spelled `MethodDefinition<Req, Res>` (the flags default to false).
+  const types = methods.map(({ m, key, req, res, reqStream, resStream }) => {
+    const flags = reqStream || resStream ? `, ${reqStream}, ${resStream}` : '';
+    return `${doc(m.comment, '  ')}  ${key}: MethodDefinition<${req}, ${res}${flags}>;\n`;
+  });
   const values = methods.map(
-    ({ m, key, req, res }) => `  ${key}: { name: '${m.name}', requestType: ${req}, responseType: ${res} },\n`,
+    ({ m, key, req, res, reqStream, resStream }) =>
+      `  ${key}: { name: '${m.name}', requestType: ${req}, responseType: ${res}, ` +
+      `requestStream: ${reqStream}, responseStream: ${resStream} },\n`,
   );
   return (
     `${doc(obj.comment, '')}export const ${name}: ServiceDefinition<{\n${types.join('')}}> = ` +

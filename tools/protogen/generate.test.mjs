@@ -86,7 +86,9 @@ describe('generate', () => {
     expect(text).toContain("import { type Outer_Inner, Status as alpha_Status } from './a';");
     expect(text).toContain('  other?: alpha_Status;\n  mine?: Status;\n  inner?: Outer_Inner;\n');
     expect(text).toContain('  /** Does it. */\n  do: MethodDefinition<alpha_Status, Uses>;\n  doMore: MethodDefinition<Status, Status>;');
-    expect(text).toContain("  do: { name: 'Do', requestType: alpha_Status, responseType: Uses },");
+    expect(text).toContain(
+      "  do: { name: 'Do', requestType: alpha_Status, responseType: Uses, requestStream: false, responseStream: false },",
+    );
     expect(read(pkg, 'index.ts')).toContain("export * as alpha from './a';\nexport * as beta from './b';\n");
     expect(read(pkg, 'descriptor.ts')).toContain('"Svc"');
   });
@@ -107,11 +109,49 @@ describe('generate', () => {
     expect(() => generate(extra)).toThrow(/zzz/);
   });
 
-  it('rejects streaming rpcs', () => {
+  it('generates streaming rpcs with their stream flags, unary ones with the short type', () => {
     const pkg = setup(
-      { 's.proto': 'syntax = "proto3";\npackage s;\nmessage M {}\nservice S { rpc Watch(M) returns (stream M); }\n' },
+      {
+        's.proto':
+          'syntax = "proto3";\npackage s;\nmessage M {}\nservice S {\n' +
+          '  rpc Get(M) returns (M);\n' +
+          '  // Follows changes.\n' +
+          '  rpc Watch(M) returns (stream M);\n' +
+          '  rpc Push(stream M) returns (M);\n' +
+          '  rpc Chat(stream M) returns (stream M);\n' +
+          '}\n',
+      },
       { s: 's' },
     );
-    expect(() => generate(pkg)).toThrow(/streaming/);
+    generate(pkg);
+    const text = read(pkg, 's.ts');
+    expect(text).toContain(
+      '  get: MethodDefinition<M, M>;\n' +
+        '  /** Follows changes. */\n' +
+        '  watch: MethodDefinition<M, M, false, true>;\n' +
+        '  push: MethodDefinition<M, M, true, false>;\n' +
+        '  chat: MethodDefinition<M, M, true, true>;\n',
+    );
+    expect(text).toContain("  get: { name: 'Get', requestType: M, responseType: M, requestStream: false, responseStream: false },");
+    expect(text).toContain("  watch: { name: 'Watch', requestType: M, responseType: M, requestStream: false, responseStream: true },");
+    expect(text).toContain("  push: { name: 'Push', requestType: M, responseType: M, requestStream: true, responseStream: false },");
+    expect(text).toContain("  chat: { name: 'Chat', requestType: M, responseType: M, requestStream: true, responseStream: true },");
+  });
+
+  it('keeps field-number gaps (reserved ranges) and map fields in the descriptor', () => {
+    const pkg = setup(
+      {
+        'g.proto':
+          'syntax = "proto3";\npackage g;\n' +
+          'message D {\n  string a = 1;\n  // gap\n  reserved 2 to 4;\n  map<string, string> m = 5;\n}\n',
+      },
+      { g: 'g' },
+    );
+    generate(pkg);
+    // The comment before `reserved` documents the gap, not the next field.
+    expect(read(pkg, 'g.ts')).toContain('export interface D {\n  a: string;\n  m: Record<string, string>;\n}');
+    const descriptor = read(pkg, 'descriptor.ts');
+    expect(descriptor).toMatch(/"m": \{\s*"keyType": "string",\s*"type": "string",\s*"id": 5/);
+    expect(descriptor).toMatch(/"reserved": \[\s*\[\s*2,\s*4\s*\]\s*\]/);
   });
 });

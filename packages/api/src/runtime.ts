@@ -36,18 +36,28 @@ export interface MessageCodec<T> {
   create(init?: MessageInit<T>): T;
 }
 
-/** One unary rpc of a service. */
-export interface MethodDefinition<Req, Res> {
+/**
+ * One rpc of a service. `ReqStream` and `ResStream` say whether each side is a stream of
+ * messages, as the .proto's `stream` keyword does: both `false` for a unary rpc (the defaults,
+ * so `MethodDefinition<Req, Res>` is a unary one), `false, true` for server streaming
+ * (`Content/Read`), `true, false` for client streaming and `true, true` for bidirectional
+ * streaming (`Content/Write`). The codecs are those of one message either way.
+ */
+export interface MethodDefinition<Req, Res, ReqStream extends boolean = false, ResStream extends boolean = false> {
   /** The rpc name as the .proto spells it: `State`. */
   readonly name: string;
   /** `/<service full name>/<name>`: `/containerd.task.v2.Task/State`. */
   readonly path: string;
   readonly requestType: MessageCodec<Req>;
   readonly responseType: MessageCodec<Res>;
+  /** The client sends a stream of requests. */
+  readonly requestStream: ReqStream;
+  /** The server answers with a stream of responses. */
+  readonly responseStream: ResStream;
 }
 
-/** Any method definition (the constraint of a service's method map). */
-export type AnyMethodDefinition = MethodDefinition<any, any>;
+/** Any method definition, unary or streaming (the constraint of a service's method map). */
+export type AnyMethodDefinition = MethodDefinition<any, any, boolean, boolean>;
 
 /**
  * A service: its proto full name and its rpcs, keyed by the lowerCamel rpc name
@@ -59,10 +69,10 @@ export interface ServiceDefinition<M extends Record<string, AnyMethodDefinition>
   readonly methods: M;
 }
 
-/** The request type of a method definition. */
-export type RequestOf<D> = D extends MethodDefinition<infer Req, unknown> ? Req : never;
-/** The response type of a method definition. */
-export type ResponseOf<D> = D extends MethodDefinition<unknown, infer Res> ? Res : never;
+/** The request (message) type of a method definition, unary or streaming. */
+export type RequestOf<D> = D extends MethodDefinition<infer Req, unknown, boolean, boolean> ? Req : never;
+/** The response (message) type of a method definition, unary or streaming. */
+export type ResponseOf<D> = D extends MethodDefinition<unknown, infer Res, boolean, boolean> ? Res : never;
 
 const toObjectOptions: protobuf.IConversionOptions = {
   longs: Number,
@@ -123,12 +133,20 @@ type CodecOf<C> = C extends MessageCodec<infer T> ? T : never;
 
 /**
  * A service definition from its rpcs (each without `path`, which is derived from the service
- * and rpc names). Used by generated code.
+ * and rpc names). The stream flags keep their literal types (`const`), so a unary rpc comes
+ * out as `MethodDefinition<Req, Res>`. Used by generated code.
  */
-export function service<P extends Record<string, MethodSpec>>(
+export function service<const P extends Record<string, MethodSpec>>(
   name: string,
   methods: P,
-): ServiceDefinition<{ [K in keyof P]: MethodDefinition<CodecOf<P[K]['requestType']>, CodecOf<P[K]['responseType']>> }> {
+): ServiceDefinition<{
+  [K in keyof P]: MethodDefinition<
+    CodecOf<P[K]['requestType']>,
+    CodecOf<P[K]['responseType']>,
+    P[K]['requestStream'],
+    P[K]['responseStream']
+  >;
+}> {
   const defs: Record<string, AnyMethodDefinition> = {};
   for (const [key, m] of Object.entries(methods)) {
     defs[key] = Object.freeze({ ...m, path: `/${name}/${m.name}` });
