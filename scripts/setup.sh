@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what berth's build, tests and quickstart need on a fresh Debian machine
 # (run as root): Debian packages, then the npm dependencies. Cheap when all is in place.
-# `setup.sh bench` also installs what the benchmarks compare against (containerd).
+# containerd's package is installed for its `ctr` (the real client the engine tests drive) and,
+# for the benchmarks, its daemon; the tests never start that daemon.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,10 +14,8 @@ need /usr/bin/zstd zstd             # zstd layers in the diff tests
 need /usr/bin/fincore util-linux    # page-cache checks in the sys tests
 need /usr/sbin/runc runc            # the OCI runtimes the runtime tests drive
 need /usr/bin/crun crun
-if [ "${1:-}" = bench ]; then         # `npm run bench` compares against Debian's containerd
-  need /usr/bin/containerd containerd
-  need /usr/bin/ctr containerd
-fi
+need /usr/bin/ctr containerd        # containerd's own client drives berthd in the engine tests
+need /usr/bin/containerd containerd # `npm run bench` compares against its daemon
 
 if [ ${#apt_needed[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -7,4 +7,6 @@ export default defineConfig({
   dts: { entry: 'src/index.ts' },
   sourcemap: true,
   clean: true,
+  // The package's bin: executable, since npm links it before the build exists.
+  onSuccess: 'chmod +x dist/cli.js',
 });

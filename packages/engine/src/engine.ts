@@ -1,0 +1,36 @@
+import { health, introspectionService, versionService } from '@berth/api';
+import { startServer, type Berthd, type BerthdOptions } from './daemon/daemon';
+import { silentLogger, type Logger } from './daemon/log';
+import { addService } from './grpc/service';
+import { healthImpl } from './services/health';
+import { introspectionImpl, type PluginInfo } from './services/introspection';
+import { versionImpl } from './services/version';
+
+/** Options of `startEngine`: berthd's settings plus where it logs. */
+export interface EngineOptions extends BerthdOptions {
+  log?: Logger;
+}
+
+/** The gRPC services berthd serves so far, as Introspection reports them. */
+const GRPC_PLUGINS: PluginInfo[] = [
+  { type: 'io.containerd.grpc.v1', id: 'introspection' },
+  { type: 'io.containerd.grpc.v1', id: 'version' },
+  { type: 'io.containerd.grpc.v1', id: 'healthcheck' },
+];
+
+/**
+ * Starts berthd in this process: the gRPC server on its unix socket with the services wired so
+ * far (Version, Introspection, grpc.health.v1). `stop()` ends it; containers keep running.
+ */
+export async function startEngine(opts: EngineOptions = {}): Promise<Berthd> {
+  const log = opts.log ?? silentLogger;
+  let root = '';
+  const berthd = await startServer(opts, (server) => {
+    addService(server, versionService.Version, versionImpl());
+    addService(server, health.Health, healthImpl());
+    addService(server, introspectionService.Introspection, introspectionImpl(opts.root ?? '/var/lib/berth', () => GRPC_PLUGINS));
+  });
+  root = berthd.root;
+  log.debug(`root ${root} locked`);
+  return berthd;
+}

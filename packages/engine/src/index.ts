@@ -1,0 +1,12 @@
+export { startEngine } from './engine';
+export type { EngineOptions } from './engine';
+export { startServer, resolveOptions, MAX_MESSAGE_BYTES } from './daemon/daemon';
+export type { Berthd, BerthdOptions } from './daemon/daemon';
+export { lockRoot } from './daemon/root-lock';
+export { createLogger, silentLogger } from './daemon/log';
+export type { Logger, LogLevel } from './daemon/log';
+export { addService, unary, serverStream, clientStream, bidi } from './grpc/service';
+export type { GrpcServiceImpl, MethodImpl } from './grpc/service';
+export { callContext, NAMESPACE_HEADER, LEASE_HEADER } from './grpc/context';
+export type { CallContext } from './grpc/context';
+export { API_VERSION, BERTH_VERSION } from './services/version';
