@@ -1,5 +1,6 @@
 import { health, introspectionService, versionService } from '@berth/api';
-import { startServer, type Berthd, type BerthdOptions } from './daemon/daemon';
+import { openEngineContext, type EngineContext } from './context';
+import { resolveOptions, startServer, type Berthd, type BerthdOptions } from './daemon/daemon';
 import { silentLogger, type Logger } from './daemon/log';
 import { addService } from './grpc/service';
 import { healthImpl } from './services/health';
@@ -24,13 +25,20 @@ const GRPC_PLUGINS: PluginInfo[] = [
  */
 export async function startEngine(opts: EngineOptions = {}): Promise<Berthd> {
   const log = opts.log ?? silentLogger;
-  let root = '';
+  const o = resolveOptions(opts);
+  let ctx: EngineContext | undefined;
   const berthd = await startServer(opts, (server) => {
+    // Opened only once the root is locked: a second berthd never touches metadata.db.
+    ctx = openEngineContext({ root: o.root, state: o.state, log });
     addService(server, versionService.Version, versionImpl());
     addService(server, health.Health, healthImpl());
-    addService(server, introspectionService.Introspection, introspectionImpl(opts.root ?? '/var/lib/berth', () => GRPC_PLUGINS));
+    addService(server, introspectionService.Introspection, introspectionImpl(o.root, () => GRPC_PLUGINS));
   });
-  root = berthd.root;
-  log.debug(`root ${root} locked`);
-  return berthd;
+  return {
+    ...berthd,
+    async stop() {
+      await berthd.stop();
+      ctx?.close();
+    },
+  };
 }

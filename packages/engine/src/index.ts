@@ -10,3 +10,5 @@ export type { GrpcServiceImpl, MethodImpl } from './grpc/service';
 export { callContext, NAMESPACE_HEADER, LEASE_HEADER } from './grpc/context';
 export type { CallContext } from './grpc/context';
 export { API_VERSION, BERTH_VERSION } from './services/version';
+export { openEngineContext } from './context';
+export type { EngineContext } from './context';
