@@ -177,17 +177,16 @@ describe.skipIf(!isRoot).each(flavors)('%s', (flavor) => {
     await expect(rt.state(id)).rejects.toSatisfy((e) => kindOf(e) === ErrorKind.NotFound);
   });
 
-  it('stats where the runtime has events --stats', async () => {
-    const { id, dir } = await bundle({ args: ['sleep', '1000'] });
+  it('stats: runc events --stats, crun from the cgroup files', async () => {
+    const { id, dir } = await bundle({ args: ['sleep', '1000'], resources: { memory: 64 * 1024 * 1024, pids: 50 } });
     await rt.create(id, dir);
     await rt.start(id);
-    if (flavor === 'crun') {
-      await expect(rt.stats(id)).rejects.toSatisfy((e) => kindOf(e) === ErrorKind.NotImplemented);
-    } else {
-      const stats = await rt.stats(id);
-      expect(stats.pids?.current).toBe(1);
-      expect(stats.memory?.usage?.usage).toBeGreaterThan(0);
-    }
+    const stats = await rt.stats(id);
+    expect(stats.pids?.current).toBe(1);
+    expect(stats.pids?.limit).toBe(50);
+    expect(stats.memory?.usage?.usage).toBeGreaterThan(0);
+    expect(stats.memory?.usage?.limit).toBe(64 * 1024 * 1024);
+    expect(stats.cpu?.usage?.total).toBeGreaterThan(0);
   });
 
   it('maps errors to kinds', async () => {

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { failedPrecondition, invalidArgument, notImplemented } from '@berth/errdefs';
+import { failedPrecondition, invalidArgument } from '@berth/errdefs';
 import type { LinuxResources, Process } from '@berth/spec';
+import { cgroupStats } from './cgroup-stats';
 import { crunNeedsWrapper, wrapHidingUnified } from './crun-wrapper';
 import { invoke, resolveBinary, runtimeError, type CommandBuilder, type InvokeResult } from './invoke';
 import type { ContainerState, ContainerStats, CreateOptions, ExecOptions, OciRuntime, RunOptions, RuntimeFlavor, RuntimeOptions, Stdio } from './types';
@@ -127,7 +128,12 @@ export function createRuntime(opts: RuntimeOptions): OciRuntime {
 
     async stats(id: string): Promise<ContainerStats> {
       // crun has no `events` subcommand (as of 1.8); its stats come from the cgroup files directly.
-      if (flavor === 'crun') throw notImplemented(`crun stats ${id}: crun has no events subcommand`);
+      if (flavor === 'crun') {
+        // crun has no `events`: read the container's cgroups directly.
+        const { pid, status } = parseJson<ContainerState>(`state ${id}`, (await call('state', id, [id])).stdout);
+        if (!pid || status === 'stopped') throw failedPrecondition(`crun stats ${id}: the container is ${status}`);
+        return cgroupStats(pid);
+      }
       const out = (await call('events', id, ['--stats', id])).stdout.trim();
       const event = parseJson<{ type?: string; data?: ContainerStats }>(`events --stats ${id}`, out.split('\n')[0] ?? '');
       return event.data ?? {};

@@ -113,7 +113,7 @@ export interface OciRuntime {
   update(id: string, resources: LinuxResources): Promise<void>;
   /** Host pids of every process of the container. */
   ps(id: string): Promise<number[]>;
-  /** One stats sample (`events --stats`). NotImplemented where the runtime lacks `events`. */
+  /** One stats sample: runc's `events --stats`; for crun (no `events`), read from the container's cgroup files. */
   stats(id: string): Promise<ContainerStats>;
   /**
    * Create + start + wait in the foreground; resolves with the container's exit code (128+n when
