@@ -169,6 +169,9 @@ describe.skipIf(!isRoot).each(flavors)('%s through berth-shim', (flavor) => {
     await expect(client.delete({ id: t.id })).rejects.toSatisfy((e) => kindOf(e) === ErrorKind.FailedPrecondition);
     await client.resume({ id: t.id });
     expect((await client.state({ id: t.id })).status).toBe(Status.RUNNING);
+    const { stats } = await client.stats({ id: t.id });
+    expect(stats?.typeUrl).toBe('berth.runtime.v1.ContainerStats');
+    expect(JSON.parse(Buffer.from(stats!.value).toString()).pids.current).toBe(1);
     const { processes } = await client.pids({ id: t.id });
     expect(processes.map((p) => p.pid)).toContain((await client.state({ id: t.id })).pid);
     await client.kill({ id: t.id, signal: 9, all: true });
