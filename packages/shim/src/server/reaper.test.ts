@@ -15,7 +15,11 @@ describe.skipIf(!isLinux)('Reaper', () => {
     if (isChildSubreaper()) setChildSubreaper(false);
   });
 
-  /** Starts `sh -c '<cmd> & echo $!'`: the shell exits, its background child becomes our orphan. */
+  /**
+   * Starts `sh -c '<cmd> & echo $!'`: the shell exits, its background child becomes our orphan.
+   * The shell is a child_process child, so call this inside `reaper.track` (as the shim runs
+   * every runtime call), or the scan may take the shell's exit from libuv.
+   */
   async function orphan(cmd: string): Promise<number> {
     const sh = spawn('sh', ['-c', `${cmd} >/dev/null 2>&1 & echo $!`], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
@@ -41,10 +45,11 @@ describe.skipIf(!isLinux)('Reaper', () => {
     reaper = new Reaper();
     reaper.start();
     const { exit: status } = await reaper.track(async () => ({ exit: reaper!.watch(await orphan('sleep 0.3')) }));
-    const unwatched = await orphan('sleep 0.05');
+    const unwatched = await reaper.track(() => orphan('sleep 0.05'));
     // A child_process child that exits while a tracked call is in flight keeps its exit event.
-    const child = spawn('sh', ['-c', 'exit 7']);
-    const code = await reaper.track(() => new Promise<number | null>((r) => child.on('exit', r)));
+    // (Spawned inside the tracked call, as the shim's runtime calls are: a scan between the
+    // spawn and the exit event could otherwise take the exit.)
+    const code = await reaper.track(() => new Promise<number | null>((r) => spawn('sh', ['-c', 'exit 7']).on('exit', r)));
     expect(code).toBe(7);
     for (let i = 0; i < 100 && childPids().includes(unwatched); i++) await sleep(10);
     expect(childPids()).not.toContain(unwatched);
