@@ -38,7 +38,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Berthd> {
     ...berthd,
     async stop() {
       await berthd.stop();
-      ctx?.close();
+      await ctx?.close();
     },
   };
 }
