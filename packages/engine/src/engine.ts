@@ -1,10 +1,13 @@
-import { health, introspectionService, versionService } from '@berth/api';
+import { containersService, health, introspectionService, leasesService, namespacesService, versionService } from '@berth/api';
 import { openEngineContext, type EngineContext } from './context';
 import { resolveOptions, startServer, type Berthd, type BerthdOptions } from './daemon/daemon';
 import { silentLogger, type Logger } from './daemon/log';
 import { addService } from './grpc/service';
+import { containersImpl } from './services/containers';
 import { healthImpl } from './services/health';
 import { introspectionImpl, type PluginInfo } from './services/introspection';
+import { leasesImpl } from './services/leases';
+import { namespacesImpl } from './services/namespaces';
 import { versionImpl } from './services/version';
 
 /** Options of `startEngine`: berthd's settings plus where it logs. */
@@ -17,11 +20,14 @@ const GRPC_PLUGINS: PluginInfo[] = [
   { type: 'io.containerd.grpc.v1', id: 'introspection' },
   { type: 'io.containerd.grpc.v1', id: 'version' },
   { type: 'io.containerd.grpc.v1', id: 'healthcheck' },
+  { type: 'io.containerd.grpc.v1', id: 'namespaces' },
+  { type: 'io.containerd.grpc.v1', id: 'leases' },
+  { type: 'io.containerd.grpc.v1', id: 'containers' },
 ];
 
 /**
  * Starts berthd in this process: the gRPC server on its unix socket with the services wired so
- * far (Version, Introspection, grpc.health.v1). `stop()` ends it; containers keep running.
+ * far (Version, Introspection, grpc.health.v1, Namespaces, Leases, Containers). `stop()` ends it; containers keep running.
  */
 export async function startEngine(opts: EngineOptions = {}): Promise<Berthd> {
   const log = opts.log ?? silentLogger;
@@ -33,6 +39,9 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Berthd> {
     addService(server, versionService.Version, versionImpl());
     addService(server, health.Health, healthImpl());
     addService(server, introspectionService.Introspection, introspectionImpl(o.root, () => GRPC_PLUGINS));
+    addService(server, namespacesService.Namespaces, namespacesImpl(ctx));
+    addService(server, leasesService.Leases, leasesImpl(ctx));
+    addService(server, containersService.Containers, containersImpl(ctx));
   });
   return {
     ...berthd,

@@ -90,13 +90,14 @@ function handlerFor(mi: MethodImpl<unknown, unknown>): grpc.UntypedHandleCall {
         const ctx = callContext(call.metadata, abortSignalOf(call));
         mi.handle(call.request, ctx, (res) => write(call, res)).then(
           () => call.end(),
-          (err: unknown) => call.destroy(toGrpcStatus(err) as unknown as Error),
+          // grpc-js sends a streaming call's status on 'error'; destroy() would send none.
+          (err: unknown) => call.emit('error', toGrpcStatus(err)),
         );
       }) as grpc.handleServerStreamingCall<unknown, unknown>;
     case 'clientStream':
       return ((call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         const ctx = callContext(call.metadata, abortSignalOf(call));
-        mi.handle(call as AsyncIterable<unknown>, ctx).then(
+        mi.handle(call.iterator({ destroyOnReturn: false }) as AsyncIterable<unknown>, ctx).then(
           (res) => callback(null, res),
           (err: unknown) => callback(toGrpcStatus(err)),
         );
@@ -104,9 +105,11 @@ function handlerFor(mi: MethodImpl<unknown, unknown>): grpc.UntypedHandleCall {
     case 'bidi':
       return ((call: grpc.ServerDuplexStream<unknown, unknown>) => {
         const ctx = callContext(call.metadata, abortSignalOf(call));
-        mi.handle(call as AsyncIterable<unknown>, ctx, (res) => write(call, res)).then(
+        // Leaving a `for await` over the call itself would destroy it before the final status.
+        const requests = call.iterator({ destroyOnReturn: false }) as AsyncIterable<unknown>;
+        mi.handle(requests, ctx, (res) => write(call, res)).then(
           () => call.end(),
-          (err: unknown) => call.destroy(toGrpcStatus(err) as unknown as Error),
+          (err: unknown) => call.emit('error', toGrpcStatus(err)),
         );
       }) as grpc.handleBidiStreamingCall<unknown, unknown>;
   }

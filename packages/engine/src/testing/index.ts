@@ -1,0 +1,11 @@
+/**
+ * Test helpers for berthd's services (not part of the package's public index): a server on a
+ * temp root with chosen services (`startTestEngine`), the real `ctr` (`ctr`, `runCtr`,
+ * `ctrTable`), and a typed gRPC client over any service definition (`createGrpcClient`).
+ */
+export { startTestEngine } from './engine';
+export type { TestEngine, TestEngineOptions } from './engine';
+export { CTR, CtrError, ctr, ctrTable, hasCtr, runCtr } from './ctr';
+export type { CtrResult } from './ctr';
+export { createGrpcClient } from './grpc-client';
+export type { BidiCall, BidiFn, CallOptions, ClientStreamFn, GrpcClient, ServerStreamFn, UnaryFn } from './grpc-client';
