@@ -1,4 +1,4 @@
-import { containersService, health, introspectionService, leasesService, namespacesService, versionService } from '@berth/api';
+import { containersService, health, introspectionService, leasesService, namespacesService, snapshotsService, versionService } from '@berth/api';
 import { openEngineContext, type EngineContext } from './context';
 import { resolveOptions, startServer, type Berthd, type BerthdOptions } from './daemon/daemon';
 import { silentLogger, type Logger } from './daemon/log';
@@ -8,6 +8,7 @@ import { healthImpl } from './services/health';
 import { introspectionImpl, type PluginInfo } from './services/introspection';
 import { leasesImpl } from './services/leases';
 import { namespacesImpl } from './services/namespaces';
+import { snapshotsImpl } from './services/snapshots';
 import { versionImpl } from './services/version';
 
 /** Options of `startEngine`: berthd's settings plus where it logs. */
@@ -23,11 +24,14 @@ const GRPC_PLUGINS: PluginInfo[] = [
   { type: 'io.containerd.grpc.v1', id: 'namespaces' },
   { type: 'io.containerd.grpc.v1', id: 'leases' },
   { type: 'io.containerd.grpc.v1', id: 'containers' },
+  { type: 'io.containerd.grpc.v1', id: 'snapshots' },
+  { type: 'io.containerd.snapshotter.v1', id: 'overlayfs' },
+  { type: 'io.containerd.snapshotter.v1', id: 'native' },
 ];
 
 /**
  * Starts berthd in this process: the gRPC server on its unix socket with the services wired so
- * far (Version, Introspection, grpc.health.v1, Namespaces, Leases, Containers). `stop()` ends it; containers keep running.
+ * far (Version, Introspection, grpc.health.v1, Namespaces, Leases, Containers, Snapshots). `stop()` ends it; containers keep running.
  */
 export async function startEngine(opts: EngineOptions = {}): Promise<Berthd> {
   const log = opts.log ?? silentLogger;
@@ -42,6 +46,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Berthd> {
     addService(server, namespacesService.Namespaces, namespacesImpl(ctx));
     addService(server, leasesService.Leases, leasesImpl(ctx));
     addService(server, containersService.Containers, containersImpl(ctx));
+    addService(server, snapshotsService.Snapshots, snapshotsImpl(ctx));
   });
   return {
     ...berthd,
