@@ -1,9 +1,11 @@
-import { containersService, health, introspectionService, leasesService, namespacesService, snapshotsService, versionService } from '@berth/api';
+import { containersService, contentService, health, introspectionService, leasesService, namespacesService, snapshotsService, versionService } from '@berth/api';
 import { openEngineContext, type EngineContext } from './context';
 import { resolveOptions, startServer, type Berthd, type BerthdOptions } from './daemon/daemon';
 import { silentLogger, type Logger } from './daemon/log';
 import { addService } from './grpc/service';
 import { containersImpl } from './services/containers';
+import { contentImpl } from './services/content';
+import { ContentNamespaces } from './services/content-namespaced';
 import { healthImpl } from './services/health';
 import { introspectionImpl, type PluginInfo } from './services/introspection';
 import { leasesImpl } from './services/leases';
@@ -25,13 +27,15 @@ const GRPC_PLUGINS: PluginInfo[] = [
   { type: 'io.containerd.grpc.v1', id: 'leases' },
   { type: 'io.containerd.grpc.v1', id: 'containers' },
   { type: 'io.containerd.grpc.v1', id: 'snapshots' },
+  { type: 'io.containerd.grpc.v1', id: 'content' },
+  { type: 'io.containerd.content.v1', id: 'content' },
   { type: 'io.containerd.snapshotter.v1', id: 'overlayfs' },
   { type: 'io.containerd.snapshotter.v1', id: 'native' },
 ];
 
 /**
  * Starts berthd in this process: the gRPC server on its unix socket with the services wired so
- * far (Version, Introspection, grpc.health.v1, Namespaces, Leases, Containers, Snapshots). `stop()` ends it; containers keep running.
+ * far (Version, Introspection, grpc.health.v1, Namespaces, Leases, Containers, Snapshots, Content). `stop()` ends it; containers keep running.
  */
 export async function startEngine(opts: EngineOptions = {}): Promise<Berthd> {
   const log = opts.log ?? silentLogger;
@@ -47,6 +51,8 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Berthd> {
     addService(server, leasesService.Leases, leasesImpl(ctx));
     addService(server, containersService.Containers, containersImpl(ctx));
     addService(server, snapshotsService.Snapshots, snapshotsImpl(ctx));
+    // One ContentNamespaces for the whole engine: digest locks and ingest progress are shared.
+    addService(server, contentService.Content, contentImpl(ctx, new ContentNamespaces(ctx.content, ctx.metadata)));
   });
   return {
     ...berthd,
