@@ -1,6 +1,7 @@
 export { createLocalStore, LocalContentStore } from './local-store';
 export type { LocalStoreOptions } from './local-store';
 export { writeBlob, readBlob, exists } from './helpers';
+export { infoAdaptor, statusAdaptor } from './adaptors';
 export type { BlobSource, WriteBlobOptions } from './helpers';
 export type {
   BlobRef,

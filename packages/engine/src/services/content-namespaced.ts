@@ -1,7 +1,8 @@
+import { infoAdaptor, statusAdaptor } from '@berth/content';
 import type { BlobRef, CommitOptions, ContentStore, Info, ReaderAt, Status, WalkFunc, Writer, WriterOptions } from '@berth/content';
 import { alreadyExists, failedPrecondition, invalidArgument, isAlreadyExists, isNotFound, notFound } from '@berth/errdefs';
 import type { ContentRecord, MetadataStore, MetadataView } from '@berth/metadata';
-import { isIdentifier, parseDigest, parseFilters, validateIdentifier, validateLabels, type Adaptor, type Digest } from '@berth/spec';
+import { isIdentifier, parseDigest, parseFilters, validateIdentifier, validateLabels, type Digest } from '@berth/spec';
 
 /**
  * The content store as one containerd namespace sees it, after containerd's `metadata`
@@ -386,48 +387,4 @@ function contentExists(digest: Digest): Error {
 function ignoreNotFound(err: unknown): undefined {
   if (isNotFound(err)) return undefined;
   throw err;
-}
-
-/** Filter fieldpaths of a blob, as the blob store's: `digest`, `size`, `labels.<key>`, `labels`. */
-function infoAdaptor(info: Info): Adaptor {
-  return {
-    field(path) {
-      switch (path[0]) {
-        case 'digest':
-          return path.length === 1 ? info.digest : undefined;
-        case 'size':
-          return path.length === 1 ? String(info.size) : undefined;
-        case 'labels':
-          if (path.length === 1) return Object.keys(info.labels).length > 0 ? '' : undefined;
-          return labelOf(info.labels, path.slice(1).join('.'));
-        default:
-          return undefined;
-      }
-    },
-  };
-}
-
-/** Filter fieldpaths of an ingest: `ref`, `expected`, `total`, `offset`. */
-function statusAdaptor(status: Status): Adaptor {
-  return {
-    field(path) {
-      if (path.length !== 1) return undefined;
-      switch (path[0]) {
-        case 'ref':
-          return status.ref;
-        case 'expected':
-          return status.expected;
-        case 'total':
-          return String(status.total);
-        case 'offset':
-          return String(status.offset);
-        default:
-          return undefined;
-      }
-    },
-  };
-}
-
-function labelOf(labels: Record<string, string>, key: string): string | undefined {
-  return Object.hasOwn(labels, key) ? labels[key] : undefined;
 }
