@@ -7,7 +7,7 @@ import { cgroupMode } from './cgroup-mode';
  * works when it cannot see that cgroup2 mount: run it in a private mount namespace (propagation
  * private, so nothing leaks back to the host) where /sys/fs/cgroup/unified is unmounted, then
  * exec crun. The container's namespaces are created inside that one; the host's mounts are
- * untouched. Every subcommand goes through the wrapper so that crun always sees one layout.
+ * untouched. Only the subcommands that set up cgroups (create, run, exec) need it; see oci-runtime.ts.
  *
  * Node cannot unshare(2) itself (it is multi-threaded), so the wrapper is util-linux `unshare`
  * plus `sh`; it costs a few milliseconds per invocation.
