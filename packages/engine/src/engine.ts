@@ -1,4 +1,4 @@
-import { containersService, contentService, health, introspectionService, leasesService, namespacesService, snapshotsService, versionService } from '@berth/api';
+import { containersService, contentService, diffService, health, imagesService, introspectionService, leasesService, namespacesService, snapshotsService, versionService } from '@berth/api';
 import { openEngineContext, type EngineContext } from './context';
 import { resolveOptions, startServer, type Berthd, type BerthdOptions } from './daemon/daemon';
 import { silentLogger, type Logger } from './daemon/log';
@@ -6,7 +6,9 @@ import { addService } from './grpc/service';
 import { containersImpl } from './services/containers';
 import { contentImpl } from './services/content';
 import { ContentNamespaces } from './services/content-namespaced';
+import { diffImpl } from './services/diff';
 import { healthImpl } from './services/health';
+import { imagesImpl } from './services/images';
 import { introspectionImpl, type PluginInfo } from './services/introspection';
 import { leasesImpl } from './services/leases';
 import { namespacesImpl } from './services/namespaces';
@@ -29,13 +31,16 @@ const GRPC_PLUGINS: PluginInfo[] = [
   { type: 'io.containerd.grpc.v1', id: 'snapshots' },
   { type: 'io.containerd.grpc.v1', id: 'content' },
   { type: 'io.containerd.content.v1', id: 'content' },
+  { type: 'io.containerd.grpc.v1', id: 'images' },
+  { type: 'io.containerd.grpc.v1', id: 'diff' },
+  { type: 'io.containerd.differ.v1', id: 'walking' },
   { type: 'io.containerd.snapshotter.v1', id: 'overlayfs' },
   { type: 'io.containerd.snapshotter.v1', id: 'native' },
 ];
 
 /**
  * Starts berthd in this process: the gRPC server on its unix socket with the services wired so
- * far (Version, Introspection, grpc.health.v1, Namespaces, Leases, Containers, Snapshots, Content). `stop()` ends it; containers keep running.
+ * far (Version, Introspection, grpc.health.v1, Namespaces, Leases, Containers, Snapshots, Content, Images, Diff). `stop()` ends it; containers keep running.
  */
 export async function startEngine(opts: EngineOptions = {}): Promise<Berthd> {
   const log = opts.log ?? silentLogger;
@@ -52,7 +57,10 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Berthd> {
     addService(server, containersService.Containers, containersImpl(ctx));
     addService(server, snapshotsService.Snapshots, snapshotsImpl(ctx));
     // One ContentNamespaces for the whole engine: digest locks and ingest progress are shared.
-    addService(server, contentService.Content, contentImpl(ctx, new ContentNamespaces(ctx.content, ctx.metadata)));
+    const contentNamespaces = new ContentNamespaces(ctx.content, ctx.metadata);
+    addService(server, contentService.Content, contentImpl(ctx, contentNamespaces));
+    addService(server, imagesService.Images, imagesImpl(ctx));
+    addService(server, diffService.Diff, diffImpl(ctx, contentNamespaces));
   });
   return {
     ...berthd,
