@@ -8,6 +8,7 @@ import { ingestBenchmark } from './ingest';
 import { importUnpackLargeBenchmark, importUnpackLayersBenchmark } from './import-unpack';
 import { snapshotsBenchmark } from './snapshots';
 import { containerMemoryBenchmark, containerRunBenchmark } from './containers';
+import { ctrImportBenchmark } from './ctr-import';
 
 const benchmarks: Benchmark[] = [
   ingestBenchmark,
@@ -16,6 +17,7 @@ const benchmarks: Benchmark[] = [
   snapshotsBenchmark,
   containerRunBenchmark,
   containerMemoryBenchmark,
+  ctrImportBenchmark,
 ];
 
 async function main(argv: string[]): Promise<number> {
