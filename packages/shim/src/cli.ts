@@ -42,7 +42,9 @@ async function main(argv: string[]): Promise<number> {
         idleExitMs: idle,
         readyFd: values['ready-fd'] === undefined ? undefined : Number(values['ready-fd']),
       });
-      return 0;
+      // Stopped serving (Shutdown, idle): leave now, even with containers still running (they
+      // keep running; pending pidfd waits and stdio copies would otherwise keep this process up).
+      process.exit(0);
     }
     case 'start': {
       const shim = await startShim({

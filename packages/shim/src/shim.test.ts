@@ -300,6 +300,22 @@ describe.skipIf(!isRoot)('berth-shim start', () => {
     expect(isAlive(again.pid)).toBe(false); // idle exit
   });
 
+  it('Shutdown{now} ends the shim even with a running container, which keeps running', async () => {
+    const own = await startShim({ group: `it-now-${process.pid}`, socketDir: join(base, 's'), runtime: 'runc', runtimeRoot: join(base, 'rt-runc') });
+    const c = await connectShim(own.address);
+    const id = `shim-now-${process.pid}`;
+    const b = await makeBundle(base, id, lower, { args: ['sleep', '1000'] });
+    const { pid } = await c.create({ id, bundle: b.dir, rootfs: b.rootfs });
+    await c.start({ id });
+    await c.shutdown({ now: true });
+    c.close();
+    for (let i = 0; i < 300 && isAlive(own.pid); i++) await sleep(10);
+    expect(isAlive(own.pid)).toBe(false);
+    expect(isAlive(pid)).toBe(true);
+    expect((await cleanupTask({ bundle: b.dir, id })).exitStatus).toBe(137);
+    expect(mountsUnder(b.dir)).toEqual([]);
+  });
+
   it('the CLI explains its usage', async () => {
     await expect(berthShim('frobnicate')).rejects.toThrow(/usage:/);
   });
