@@ -1,4 +1,4 @@
-import { containersService, contentService, diffService, health, imagesService, introspectionService, leasesService, namespacesService, snapshotsService, versionService } from '@berth/api';
+import { containersService, contentService, diffService, health, imagesService, introspectionService, leasesService, namespacesService, snapshotsService, tasksService, versionService } from '@berth/api';
 import { openEngineContext, type EngineContext } from './context';
 import { resolveOptions, startServer, type Berthd, type BerthdOptions } from './daemon/daemon';
 import { silentLogger, type Logger } from './daemon/log';
@@ -13,6 +13,7 @@ import { introspectionImpl, type PluginInfo } from './services/introspection';
 import { leasesImpl } from './services/leases';
 import { namespacesImpl } from './services/namespaces';
 import { snapshotsImpl } from './services/snapshots';
+import { tasksImpl } from './services/tasks';
 import { versionImpl } from './services/version';
 
 /** Options of `startEngine`: berthd's settings plus where it logs. */
@@ -34,13 +35,15 @@ const GRPC_PLUGINS: PluginInfo[] = [
   { type: 'io.containerd.grpc.v1', id: 'images' },
   { type: 'io.containerd.grpc.v1', id: 'diff' },
   { type: 'io.containerd.differ.v1', id: 'walking' },
+  { type: 'io.containerd.grpc.v1', id: 'tasks' },
+  { type: 'io.containerd.runtime.v2', id: 'task' },
   { type: 'io.containerd.snapshotter.v1', id: 'overlayfs' },
   { type: 'io.containerd.snapshotter.v1', id: 'native' },
 ];
 
 /**
  * Starts berthd in this process: the gRPC server on its unix socket with the services wired so
- * far (Version, Introspection, grpc.health.v1, Namespaces, Leases, Containers, Snapshots, Content, Images, Diff). `stop()` ends it; containers keep running.
+ * far (Version, Introspection, grpc.health.v1, Namespaces, Leases, Containers, Snapshots, Content, Images, Diff, Tasks through berth-shim). `stop()` ends it; containers keep running.
  */
 export async function startEngine(opts: EngineOptions = {}): Promise<Berthd> {
   const log = opts.log ?? silentLogger;
@@ -61,6 +64,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Berthd> {
     addService(server, contentService.Content, contentImpl(ctx, contentNamespaces));
     addService(server, imagesService.Images, imagesImpl(ctx));
     addService(server, diffService.Diff, diffImpl(ctx, contentNamespaces));
+    addService(server, tasksService.Tasks, tasksImpl(ctx, { runtime: o.runtime }));
   });
   return {
     ...berthd,
