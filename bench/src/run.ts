@@ -9,6 +9,7 @@ import { importUnpackLargeBenchmark, importUnpackLayersBenchmark } from './impor
 import { snapshotsBenchmark } from './snapshots';
 import { containerMemoryBenchmark, containerRunBenchmark } from './containers';
 import { ctrImportBenchmark } from './ctr-import';
+import { ctrRunBenchmarkConcurrent, ctrRunBenchmarkSingle } from './ctr-run';
 
 const benchmarks: Benchmark[] = [
   ingestBenchmark,
@@ -18,6 +19,8 @@ const benchmarks: Benchmark[] = [
   containerRunBenchmark,
   containerMemoryBenchmark,
   ctrImportBenchmark,
+  ctrRunBenchmarkSingle,
+  ctrRunBenchmarkConcurrent,
 ];
 
 async function main(argv: string[]): Promise<number> {
