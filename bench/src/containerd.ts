@@ -9,13 +9,8 @@ import { umount, UnmountFlags } from '@berth/sys';
 const run = promisify(execFile);
 
 /** A containerd daemon on a private root, state dir and socket, started for one benchmark. */
-export interface Containerd {
-  address: string;
+export interface Containerd extends CtrDaemon {
   root: string;
-  /** Runs Debian's `ctr` against this daemon in namespace `bench`; rejects on a non-zero exit. */
-  ctr(...args: string[]): Promise<string>;
-  /** Stops the daemon (SIGTERM, then SIGKILL), unmounts whatever it left and removes its dirs. */
-  stop(): Promise<void>;
 }
 
 /** Why containerd cannot be benchmarked here, or undefined when it can. */
@@ -47,12 +42,31 @@ export async function startContainerd(): Promise<Containerd> {
       '',
     ].join('\n'),
   );
-  const daemon = spawn('/usr/bin/containerd', ['--config', join(dir, 'config.toml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const daemon = await startCtrDaemon('containerd', dir, address, '/usr/bin/containerd', ['--config', join(dir, 'config.toml')]);
+  return { ...daemon, root };
+}
+
+/** A daemon process that `ctr` drives: its socket, pid, a `ctr` bound to it, and its stop. */
+export interface CtrDaemon {
+  address: string;
+  pid: number;
+  /** Runs Debian's `ctr` against the daemon in namespace `bench`; rejects on a non-zero exit. */
+  ctr(...args: string[]): Promise<string>;
+  /** SIGTERM (SIGKILL after 5 s), then unmounts whatever is left under `dir` and removes it. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns `command args` (a daemon owning `dir` and serving containerd's API on `address`) and
+ * waits until `ctr version` answers; on failure it is stopped and the error carries its log.
+ */
+export async function startCtrDaemon(name: string, dir: string, address: string, command: string, args: string[]): Promise<CtrDaemon> {
+  const daemon = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   daemon.stderr.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
   const exited = new Promise<void>((resolve) => daemon.once('exit', () => resolve()));
 
-  const ctr = async (...args: string[]) => (await run('/usr/bin/ctr', ['--address', address, '--namespace', 'bench', ...args], { maxBuffer: 64 << 20 })).stdout;
+  const ctr = async (...a: string[]) => (await run('/usr/bin/ctr', ['--address', address, '--namespace', 'bench', ...a], { maxBuffer: 64 << 20 })).stdout;
   const stop = async () => {
     if (daemon.exitCode === null && daemon.signalCode === null) {
       daemon.kill('SIGTERM');
@@ -68,13 +82,13 @@ export async function startContainerd(): Promise<Containerd> {
     if (daemon.exitCode !== null) break;
     try {
       await ctr('version');
-      return { address, root, ctr, stop };
+      return { address, pid: daemon.pid!, ctr, stop };
     } catch {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
   await stop();
-  throw new Error(`containerd did not start:\n${log}`);
+  throw new Error(`${name} did not start:\n${log}`);
 }
 
 /** Unmounts every mount below `dir`, deepest first. */
