@@ -67,6 +67,9 @@ napi_value sys_undefined(napi_env env);
  * the thread runs, `req` is freed and the promise rejected (or, when not even the promise
  * exists, an exception is pending and NULL returned). `name` labels the async resource.
  */
+/* Rejects `deferred` with the exception pending on `env`, if any (clearing it). */
+void sys_reject_pending(napi_env env, napi_deferred deferred);
+
 napi_value sys_promise_on_thread(napi_env env, const char *name, void *req, napi_deferred *deferred,
                                  napi_threadsafe_function *tsfn, napi_threadsafe_function_call_js settle,
                                  void *(*thread)(void *));

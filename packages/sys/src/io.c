@@ -366,13 +366,7 @@ static void recv_settle(napi_env env, napi_value js_cb, void *context, void *dat
     v = NULL;
     close(r->fd);
   }
-  if (!v) { /* could not build the value: reject with whatever is pending */
-    napi_value exc;
-    bool pending = false;
-    if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
-        napi_get_and_clear_last_exception(env, &exc) == napi_ok)
-      napi_reject_deferred(env, r->deferred, exc);
-  }
+  if (!v) sys_reject_pending(env, r->deferred); /* could not build the value */
   free(r);
 }
 

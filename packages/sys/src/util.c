@@ -315,3 +315,11 @@ napi_value sys_promise_on_thread(napi_env env, const char *name, void *req, napi
   }
   return promise;
 }
+
+void sys_reject_pending(napi_env env, napi_deferred deferred) {
+  napi_value exc;
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+      napi_get_and_clear_last_exception(env, &exc) == napi_ok)
+    napi_reject_deferred(env, deferred, exc);
+}

@@ -45,7 +45,6 @@ export class ProcessIO {
   private readonly files: Writable[] = [];
   private stdinSource: Socket | undefined;
   private stdinSink: Socket | undefined;
-  private master: Socket | undefined;
   private masterFd: number | undefined;
   private consoleListener: number | undefined;
   private consoleReceipt: Promise<number> | undefined;
@@ -111,15 +110,16 @@ export class ProcessIO {
     this.masterFd = fd;
     // A pty master is a TTY to libuv: net.Socket refuses it, tty.ReadStream reads and writes it.
     const master = this.track(new ReadStream(fd));
-    this.master = master;
-    master.on('error', (err: NodeJS.ErrnoException) => {
-      // EIO: the last holder of the pty's other side closed it (the process exited).
-      if (err.code !== 'EIO') return;
-    });
+    // Reading the master fails with EIO once the last holder of the pty's other side closed it
+    // (the process exited): that is the end of the output, handled like 'end' below.
+    master.on('error', () => {});
     if (this.request.stdout) {
       const out = this.openOutputStream(this.request.stdout);
       this.output = new Promise<void>((resolve) => {
+        let ending = false;
         const done = (): void => {
+          if (ending) return;
+          ending = true;
           out.end(() => resolve());
         };
         master.on('end', done);

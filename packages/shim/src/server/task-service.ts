@@ -7,7 +7,7 @@ import { createRuntime, type OciRuntime } from '@berth/runtime';
 import { validateIdentifier, type LinuxResources, type Process } from '@berth/spec';
 import { mountAll, unmountAll } from '@berth/snapshots/mount';
 import { ShimContainer } from './container';
-import { readExit, removeExit, writeExit, type ExitRecord } from './exit-file';
+import { removeExit, writeExit, type ExitRecord } from './exit-file';
 import { ShimProcess, type ProcessStatus } from './process';
 import type { Reaper } from './reaper';
 import { ProcessIO } from './stdio';
@@ -361,4 +361,3 @@ function ignoreNotFound(err: unknown): void {
   if (!isNotFound(err)) throw err;
 }
 
-export { readExit };
