@@ -12,6 +12,7 @@ import type { Berthd } from './daemon/daemon';
 import { startEngine } from './engine';
 import { callContext } from './grpc/context';
 import { API_VERSION } from './services/version';
+import { thrown } from './testing';
 
 const CTR = '/usr/bin/ctr';
 const isRoot = process.getuid?.() === 0;
@@ -108,17 +109,9 @@ describe('call context', () => {
   it('requires the containerd-namespace header, as containerd does', () => {
     const signal = new AbortController().signal;
     expect(() => callContext(md(), signal).namespace()).toThrow(/namespace is required/);
-    expect(kindOf(tryCatch(() => callContext(md(''), signal).namespace()))).toBe(ErrorKind.FailedPrecondition);
-    expect(kindOf(tryCatch(() => callContext(md('bad/ns'), signal).namespace()))).toBe(ErrorKind.InvalidArgument);
+    expect(kindOf(thrown(() => callContext(md(''), signal).namespace()))).toBe(ErrorKind.FailedPrecondition);
+    expect(kindOf(thrown(() => callContext(md('bad/ns'), signal).namespace()))).toBe(ErrorKind.InvalidArgument);
     expect(callContext(md('default'), signal).namespace()).toBe('default');
   });
 });
 
-function tryCatch(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  return undefined;
-}

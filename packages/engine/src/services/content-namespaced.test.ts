@@ -9,6 +9,7 @@ import { openMetadataStore, type MetadataStore } from '@berth/metadata';
 import { digestOf } from '@berth/spec';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ContentNamespaces, ingestRefOf, parseIngestRef } from './content-namespaced';
+import { rejectionKind } from '../testing';
 
 // The namespaced view is a ContentStore: it must pass the same suite as the local store.
 contentStoreSuite('engine namespaced view', async (root) => {
@@ -18,14 +19,6 @@ contentStoreSuite('engine namespaced view', async (root) => {
   return { store: namespaces.store('suite'), cleanup: async () => metadata.close() };
 });
 
-async function kind(p: Promise<unknown>): Promise<ErrorKind | undefined> {
-  try {
-    await p;
-    return undefined;
-  } catch (err) {
-    return kindOf(err);
-  }
-}
 
 describe('namespaced content', () => {
   let base: string;
@@ -48,10 +41,10 @@ describe('namespaced content', () => {
     const b = namespaces.store('b');
     const data = Buffer.from('hello namespaces');
     const d = await writeBlob(a, 'ref', data, {}, { labels: { team: 'a' } });
-    expect(await kind(b.info(d))).toBe(ErrorKind.NotFound);
-    expect(await kind(b.readerAt({ digest: d }))).toBe(ErrorKind.NotFound);
-    expect(await kind(b.update({ digest: d, labels: { x: 'y' } }))).toBe(ErrorKind.NotFound);
-    expect(await kind(b.delete(d))).toBe(ErrorKind.NotFound);
+    expect(await rejectionKind(b.info(d))).toBe(ErrorKind.NotFound);
+    expect(await rejectionKind(b.readerAt({ digest: d }))).toBe(ErrorKind.NotFound);
+    expect(await rejectionKind(b.update({ digest: d, labels: { x: 'y' } }))).toBe(ErrorKind.NotFound);
+    expect(await rejectionKind(b.delete(d))).toBe(ErrorKind.NotFound);
 
     // b ingests the same bytes without an expected digest: it owns them with its own labels
     expect(await writeBlob(b, 'ref', data, {}, { labels: { team: 'b' } })).toBe(d);
@@ -63,8 +56,8 @@ describe('namespaced content', () => {
     await w.close();
     expect((await a.listStatuses('')).map((s) => s.ref)).toEqual(['open']);
     expect(await b.listStatuses('')).toEqual([]);
-    expect(await kind(b.status('open'))).toBe(ErrorKind.NotFound);
-    expect(await kind(b.abort('open'))).toBe(ErrorKind.NotFound);
+    expect(await rejectionKind(b.status('open'))).toBe(ErrorKind.NotFound);
+    expect(await rejectionKind(b.abort('open'))).toBe(ErrorKind.NotFound);
     // the same ref in b is another ingest, not locked by a's
     const wb = await b.writer({ ref: 'open' });
     expect((await wb.status()).offset).toBe(0);
@@ -75,14 +68,14 @@ describe('namespaced content', () => {
     const data = Buffer.alloc(1000, 7);
     const d = await writeBlob(namespaces.store('a'), 'x', data);
     const b = namespaces.store('b');
-    expect(await kind(b.writer({ ref: 'y', expected: d, total: data.length }))).toBe(ErrorKind.AlreadyExists);
+    expect(await rejectionKind(b.writer({ ref: 'y', expected: d, total: data.length }))).toBe(ErrorKind.AlreadyExists);
     expect((await b.info(d)).size).toBe(1000);
     expect(await b.listStatuses()).toEqual([]);
     // a size that does not match is not trusted: the data must be written
     const c = namespaces.store('c');
     const w = await c.writer({ ref: 'z', expected: d, total: 999 });
     await w.close();
-    expect(await kind(c.info(d))).toBe(ErrorKind.NotFound);
+    expect(await rejectionKind(c.info(d))).toBe(ErrorKind.NotFound);
   });
 
   it('deletes the blob when its last owner deletes it', async () => {
@@ -112,7 +105,7 @@ describe('namespaced content', () => {
     await w2.close();
     await store.abort('dropped');
     expect(metadata.leases.listResources('ns', 'pull')).toEqual([]);
-    expect(await kind(namespaces.store('ns', 'nope').writer({ ref: 'r' }))).toBe(ErrorKind.NotFound);
+    expect(await rejectionKind(namespaces.store('ns', 'nope').writer({ ref: 'r' }))).toBe(ErrorKind.NotFound);
   });
 
   it('AlreadyExists for content the namespace has, adding it to the lease', async () => {
@@ -120,7 +113,7 @@ describe('namespaced content', () => {
     const d = digestOf(data);
     await writeBlob(namespaces.store('ns'), 'x', data);
     metadata.leases.create('ns', { id: 'l' });
-    expect(await kind(namespaces.store('ns', 'l').writer({ ref: 'y', expected: d }))).toBe(ErrorKind.AlreadyExists);
+    expect(await rejectionKind(namespaces.store('ns', 'l').writer({ ref: 'y', expected: d }))).toBe(ErrorKind.AlreadyExists);
     expect(metadata.leases.listResources('ns', 'l')).toEqual([{ type: 'content', id: d }]);
   });
 

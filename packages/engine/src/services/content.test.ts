@@ -18,6 +18,7 @@ import { addService } from '../grpc/service';
 import { contentImpl, LIST_BATCH, READ_CHUNK_BYTES } from './content';
 import { ContentNamespaces } from './content-namespaced';
 import { contentTestClient, type ContentTestClient } from './content-test-client';
+import { rejectionKind } from '../testing';
 
 const CTR = '/usr/bin/ctr';
 const EMPTY = digestOf(new Uint8Array(0));
@@ -90,14 +91,6 @@ function blobFile(digest: string): string {
   return join(berthd.root, 'content', 'blobs', 'sha256', digest.slice('sha256:'.length));
 }
 
-async function kind(p: Promise<unknown>): Promise<ErrorKind | undefined> {
-  try {
-    await p;
-    return undefined;
-  } catch (err) {
-    return kindOf(err);
-  }
-}
 
 function client(ns: string, lease?: string): ContentTestClient {
   return contentTestClient(berthd.address, ns, lease);
@@ -151,8 +144,8 @@ describe('Content service driven by ctr', () => {
     expect(get.code).not.toBe(0);
     expect(get.stderr).toMatch(/not found/);
     expect((await ctrOk('nsb', 'content', 'ls', '-q')).trim()).toBe('');
-    expect(await kind(client('nsb').info(d))).toBe(ErrorKind.NotFound);
-    expect(await kind(client('nsb').read(d))).toBe(ErrorKind.NotFound);
+    expect(await rejectionKind(client('nsb').info(d))).toBe(ErrorKind.NotFound);
+    expect(await rejectionKind(client('nsb').read(d))).toBe(ErrorKind.NotFound);
     // ctr content rm ignores NotFound and prints nothing
     const rmb = await ctr('nsb', ['content', 'rm', d]);
     expect([rmb.code, rmb.stdout.toString()]).toEqual([0, '']);
@@ -166,8 +159,8 @@ describe('Content service driven by ctr', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/failed commit on ref "wrong": .*unexpected commit digest .*failed precondition/);
     expect((await ctrOk('t3', 'content', 'ls', '-q')).trim()).toBe('');
-    expect(await kind(client('t3').info(digestOf(data)))).toBe(ErrorKind.NotFound);
-    expect(await kind(client('t3').info(wrong))).toBe(ErrorKind.NotFound);
+    expect(await rejectionKind(client('t3').info(digestOf(data)))).toBe(ErrorKind.NotFound);
+    expect(await rejectionKind(client('t3').info(wrong))).toBe(ErrorKind.NotFound);
     // As in containerd, the ingest stays (resumable) until aborted or collected.
     expect(await ctrOk('t3', 'content', 'active')).toMatch(/\nwrong\s+300kB\s/);
     const ok = await ingest('t3', 'wrong', data, { size: data.length, digest: digestOf(data) });
@@ -264,7 +257,7 @@ describe('Content service protocol', () => {
     const c = client('p1');
     try {
       const w = c.write();
-      expect(await kind(w.send({ action: STAT }))).toBe(ErrorKind.InvalidArgument);
+      expect(await rejectionKind(w.send({ action: STAT }))).toBe(ErrorKind.InvalidArgument);
     } finally {
       c.close();
     }
@@ -290,14 +283,14 @@ describe('Content service protocol', () => {
       expect(done).toMatchObject({ action: COMMIT, offset: 10, digest: d });
       await w.end();
       expect(await c.info(d)).toMatchObject({ digest: d, size: 10, labels: { a: 'b' } });
-      expect(await kind(c.status('r'))).toBe(ErrorKind.NotFound);
+      expect(await rejectionKind(c.status('r'))).toBe(ErrorKind.NotFound);
 
       // The namespace has it: a STAT naming it, or a commit finding it, is AlreadyExists.
-      expect(await kind(c.write().send({ action: STAT, ref: 'again', expected: d }))).toBe(ErrorKind.AlreadyExists);
+      expect(await rejectionKind(c.write().send({ action: STAT, ref: 'again', expected: d }))).toBe(ErrorKind.AlreadyExists);
       const w2 = c.write();
       await w2.send({ action: STAT, ref: 'again' });
-      expect(await kind(w2.send({ action: COMMIT, data: Buffer.from('0123456789') }))).toBe(ErrorKind.AlreadyExists);
-      expect(await kind(c.status('again'))).toBe(ErrorKind.NotFound);
+      expect(await rejectionKind(w2.send({ action: COMMIT, data: Buffer.from('0123456789') }))).toBe(ErrorKind.AlreadyExists);
+      expect(await rejectionKind(c.status('again'))).toBe(ErrorKind.NotFound);
     } finally {
       c.close();
     }
@@ -308,16 +301,16 @@ describe('Content service protocol', () => {
     try {
       const w = c.write();
       await w.send({ action: WRITE, ref: 'oor', data: Buffer.from('abc') });
-      expect(await kind(w.send({ action: WRITE, offset: 5, data: Buffer.from('x') }))).toBe(ErrorKind.OutOfRange);
+      expect(await rejectionKind(w.send({ action: WRITE, offset: 5, data: Buffer.from('x') }))).toBe(ErrorKind.OutOfRange);
       expect((await c.status('oor')).offset).toBe(3); // kept, resumable
 
       const w2 = c.write();
       expect((await w2.send({ action: STAT, ref: 'oor' })).offset).toBe(3);
-      expect(await kind(w2.send({ action: COMMIT, offset: 3, total: 4 }))).toBe(ErrorKind.FailedPrecondition);
+      expect(await rejectionKind(w2.send({ action: COMMIT, offset: 3, total: 4 }))).toBe(ErrorKind.FailedPrecondition);
       expect(await c.listStatuses([''])).toMatchObject([{ ref: 'oor', offset: 3 }]);
       await c.abort('oor');
       expect(await c.listStatuses([''])).toEqual([]);
-      expect(await kind(c.abort('oor'))).toBe(ErrorKind.NotFound);
+      expect(await rejectionKind(c.abort('oor'))).toBe(ErrorKind.NotFound);
     } finally {
       c.close();
     }
@@ -328,7 +321,7 @@ describe('Content service protocol', () => {
     try {
       const w1 = c.write();
       await w1.send({ action: WRITE, ref: 'locked', data: Buffer.from('12345') });
-      expect(await kind(c.write().send({ action: STAT, ref: 'locked' }))).toBe(ErrorKind.Unavailable);
+      expect(await rejectionKind(c.write().send({ action: STAT, ref: 'locked' }))).toBe(ErrorKind.Unavailable);
       w1.cancel();
       let offset: number | undefined;
       for (let i = 0; i < 50 && offset === undefined; i++) {
@@ -354,7 +347,7 @@ describe('Content service protocol', () => {
       const { digest } = await w.send({ action: COMMIT, data: Buffer.from('leased data') });
       await w.end();
       expect(ctx.metadata.leases.listResources('p5', 'my-lease')).toEqual([{ type: 'content', id: digest }]);
-      expect(await kind(client('p5', 'no-such-lease').write().send({ action: STAT, ref: 'x' }))).toBe(ErrorKind.NotFound);
+      expect(await rejectionKind(client('p5', 'no-such-lease').write().send({ action: STAT, ref: 'x' }))).toBe(ErrorKind.NotFound);
     } finally {
       c.close();
     }
@@ -379,8 +372,8 @@ describe('Content service protocol', () => {
       expect(Buffer.concat(part.map((r) => r.data)).equals(data.subarray(1_000_000, 2_500_000))).toBe(true);
       expect(Buffer.concat((await c.read(d, data.length - 10, 100)).map((r) => r.data)).equals(data.subarray(-10))).toBe(true);
       expect(await c.read(d, data.length)).toEqual([]);
-      expect(await kind(c.read(d, data.length + 1))).toBe(ErrorKind.OutOfRange);
-      expect(await kind(c.read('sha256:nope'))).toBe(ErrorKind.InvalidArgument);
+      expect(await rejectionKind(c.read(d, data.length + 1))).toBe(ErrorKind.OutOfRange);
+      expect(await rejectionKind(c.read('sha256:nope'))).toBe(ErrorKind.InvalidArgument);
     } finally {
       c.close();
     }
@@ -399,13 +392,13 @@ describe('Content service protocol', () => {
       expect((await c.list(['labels.n==7', 'labels.n==8'])).flat()).toHaveLength(2);
       expect((await c.list(['size==7,labels.n==42'])).flat().map((i) => i.digest)).toEqual([digests[42]]);
       expect((await c.list(['size==6'])).flat()).toHaveLength(10); // 'blob 0' … 'blob 9'
-      expect(await kind(c.list(['labels.n==']))).toBe(ErrorKind.InvalidArgument);
+      expect(await rejectionKind(c.list(['labels.n==']))).toBe(ErrorKind.InvalidArgument);
 
       const info = await c.update({ digest: digests[0], labels: { extra: 'x', n: '' } }, ['labels.extra', 'labels.n']);
       expect(info).toMatchObject({ digest: digests[0], size: 'blob 0'.length, labels: { extra: 'x' } });
       expect(info.updatedAt!.seconds).toBeGreaterThanOrEqual(info.createdAt!.seconds);
-      expect(await kind(c.update({ digest: digests[0] }, ['size']))).toBe(ErrorKind.InvalidArgument);
-      expect(await kind(c.update({ digest: digestOf(Buffer.from('absent')) }, ['labels.x']))).toBe(ErrorKind.NotFound);
+      expect(await rejectionKind(c.update({ digest: digests[0] }, ['size']))).toBe(ErrorKind.InvalidArgument);
+      expect(await rejectionKind(c.update({ digest: digestOf(Buffer.from('absent')) }, ['labels.x']))).toBe(ErrorKind.NotFound);
     } finally {
       c.close();
     }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { contentService, diffService, snapshotsService, type types } from '@berth/api';
 import { ErrorKind, kindOf } from '@berth/errdefs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGrpcClient, type GrpcClient, type TestEngine } from '../testing';
+import { rejection, createGrpcClient, type GrpcClient, type TestEngine } from '../testing';
 import { startImagesTestEngine } from './images-test-engine';
 
 const isRoot = process.getuid?.() === 0;
@@ -30,14 +30,6 @@ afterAll(async () => {
   await engine?.stop();
 });
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 const prepare = async (key: string, parent = '') => (await snapshots.prepare({ snapshotter: 'overlayfs', key, parent, labels: {} })).mounts;
 const view = async (key: string, parent: string) => (await snapshots.view({ snapshotter: 'overlayfs', key, parent, labels: {} })).mounts;

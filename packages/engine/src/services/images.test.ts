@@ -6,7 +6,7 @@ import { ErrorKind, kindOf } from '@berth/errdefs';
 import { testImage } from '@berth/testimages';
 import type { BuiltImage } from '@berth/testimages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGrpcClient, ctr, ctrTable, hasCtr, runCtr, type GrpcClient, type TestEngine } from '../testing';
+import { rejection, createGrpcClient, ctr, ctrTable, hasCtr, runCtr, type GrpcClient, type TestEngine } from '../testing';
 import { startImagesTestEngine } from './images-test-engine';
 
 const isRoot = process.getuid?.() === 0;
@@ -28,14 +28,6 @@ afterAll(async () => {
   await engine?.stop();
 });
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** The image's layer chain IDs (OCI image spec: chainID(n) = sha256(chainID(n-1) + " " + diffID(n))). */
 function chainIds(diffIds: readonly string[]): string[] {

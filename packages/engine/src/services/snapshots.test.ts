@@ -2,7 +2,7 @@ import { leasesService, snapshotsService } from '@berth/api';
 import { ErrorKind, kindOf } from '@berth/errdefs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addService } from '../grpc/service';
-import { createGrpcClient, ctr, CtrError, ctrTable, hasCtr, runCtr, startTestEngine, type GrpcClient, type TestEngine } from '../testing';
+import { rejectionKind, createGrpcClient, ctr, CtrError, ctrTable, hasCtr, runCtr, startTestEngine, type GrpcClient, type TestEngine } from '../testing';
 import { leasesImpl } from './leases';
 import { backendKey, snapshotsImpl } from './snapshots';
 
@@ -26,14 +26,6 @@ afterAll(async () => {
 
 const LS = ['KEY', 'PARENT', 'KIND'] as const;
 
-async function kindOfRejection(p: Promise<unknown>): Promise<ErrorKind> {
-  try {
-    await p;
-  } catch (err) {
-    return kindOf(err);
-  }
-  throw new Error('expected a rejection');
-}
 
 function gcRoot(info: Record<string, unknown>): string {
   return (info.Labels as Record<string, string>)['containerd.io/gc.root']!;
@@ -133,29 +125,29 @@ describe.skipIf(!isRoot)('Snapshots over gRPC', () => {
   it('answers with containerd error kinds', async () => {
     const sn = 'overlayfs';
     await client.prepare({ snapshotter: sn, key: 'e1' });
-    expect(await kindOfRejection(client.prepare({ snapshotter: sn, key: 'e1' }))).toBe(ErrorKind.AlreadyExists);
-    expect(await kindOfRejection(client.prepare({ snapshotter: sn, key: 'e2', parent: 'nope' }))).toBe(ErrorKind.NotFound);
-    expect(await kindOfRejection(client.prepare({ snapshotter: sn, key: 'e2', parent: 'e1' }))).toBe(ErrorKind.InvalidArgument); // parent not committed
-    expect(await kindOfRejection(client.prepare({ snapshotter: sn, key: '' }))).toBe(ErrorKind.InvalidArgument);
-    expect(await kindOfRejection(client.prepare({ snapshotter: '', key: 'e3' }))).toBe(ErrorKind.InvalidArgument);
-    expect(await kindOfRejection(client.stat({ snapshotter: sn, key: 'nope' }))).toBe(ErrorKind.NotFound);
-    expect(await kindOfRejection(client.mounts({ snapshotter: sn, key: 'nope' }))).toBe(ErrorKind.NotFound);
-    expect(await kindOfRejection(client.remove({ snapshotter: sn, key: 'nope' }))).toBe(ErrorKind.NotFound);
-    expect(await kindOfRejection(client.usage({ snapshotter: sn, key: 'nope' }))).toBe(ErrorKind.NotFound);
-    expect(await kindOfRejection(client.prepare({ snapshotter: sn, key: 'e3' }, { namespace: null }))).toBe(ErrorKind.FailedPrecondition);
+    expect(await rejectionKind(client.prepare({ snapshotter: sn, key: 'e1' }))).toBe(ErrorKind.AlreadyExists);
+    expect(await rejectionKind(client.prepare({ snapshotter: sn, key: 'e2', parent: 'nope' }))).toBe(ErrorKind.NotFound);
+    expect(await rejectionKind(client.prepare({ snapshotter: sn, key: 'e2', parent: 'e1' }))).toBe(ErrorKind.InvalidArgument); // parent not committed
+    expect(await rejectionKind(client.prepare({ snapshotter: sn, key: '' }))).toBe(ErrorKind.InvalidArgument);
+    expect(await rejectionKind(client.prepare({ snapshotter: '', key: 'e3' }))).toBe(ErrorKind.InvalidArgument);
+    expect(await rejectionKind(client.stat({ snapshotter: sn, key: 'nope' }))).toBe(ErrorKind.NotFound);
+    expect(await rejectionKind(client.mounts({ snapshotter: sn, key: 'nope' }))).toBe(ErrorKind.NotFound);
+    expect(await rejectionKind(client.remove({ snapshotter: sn, key: 'nope' }))).toBe(ErrorKind.NotFound);
+    expect(await rejectionKind(client.usage({ snapshotter: sn, key: 'nope' }))).toBe(ErrorKind.NotFound);
+    expect(await rejectionKind(client.prepare({ snapshotter: sn, key: 'e3' }, { namespace: null }))).toBe(ErrorKind.FailedPrecondition);
 
     await client.commit({ snapshotter: sn, name: 'e1c', key: 'e1' });
-    expect(await kindOfRejection(client.stat({ snapshotter: sn, key: 'e1' }))).toBe(ErrorKind.NotFound); // the key is gone
+    expect(await rejectionKind(client.stat({ snapshotter: sn, key: 'e1' }))).toBe(ErrorKind.NotFound); // the key is gone
     await client.prepare({ snapshotter: sn, key: 'e4' });
-    expect(await kindOfRejection(client.commit({ snapshotter: sn, name: 'e1c', key: 'e4' }))).toBe(ErrorKind.AlreadyExists);
+    expect(await rejectionKind(client.commit({ snapshotter: sn, name: 'e1c', key: 'e4' }))).toBe(ErrorKind.AlreadyExists);
     expect((await client.stat({ snapshotter: sn, key: 'e4' })).info?.kind).toBe(snapshotsService.Kind.ACTIVE); // still there
     await client.view({ snapshotter: sn, key: 'e5', parent: 'e1c' });
-    expect(await kindOfRejection(client.commit({ snapshotter: sn, name: 'e5c', key: 'e5' }))).toBe(ErrorKind.FailedPrecondition); // a view
-    expect(await kindOfRejection(client.stat({ snapshotter: sn, key: 'e5c' }))).toBe(ErrorKind.NotFound); // nothing left behind
-    expect(await kindOfRejection(client.remove({ snapshotter: sn, key: 'e1c' }))).toBe(ErrorKind.FailedPrecondition); // has a child
+    expect(await rejectionKind(client.commit({ snapshotter: sn, name: 'e5c', key: 'e5' }))).toBe(ErrorKind.FailedPrecondition); // a view
+    expect(await rejectionKind(client.stat({ snapshotter: sn, key: 'e5c' }))).toBe(ErrorKind.NotFound); // nothing left behind
+    expect(await rejectionKind(client.remove({ snapshotter: sn, key: 'e1c' }))).toBe(ErrorKind.FailedPrecondition); // has a child
     // A failed prepare leaves no record: the key can be prepared afterwards.
     await client.prepare({ snapshotter: sn, key: 'e2', parent: 'e1c' });
-    expect(await kindOfRejection(client.cleanup({ snapshotter: 'zfs' }))).toBe(ErrorKind.InvalidArgument);
+    expect(await rejectionKind(client.cleanup({ snapshotter: 'zfs' }))).toBe(ErrorKind.InvalidArgument);
     await client.cleanup({ snapshotter: sn });
   });
 
@@ -175,7 +167,7 @@ describe.skipIf(!isRoot)('Snapshots over gRPC', () => {
     expect((await list(ns, ['labels.i~=^11[0-9]$,kind==active'], sn)).map((i) => i.name)).toHaveLength(10);
     expect((await list(ns, ['labels.tier==base', 'name==k1'], sn)).map((i) => i.name).sort()).toEqual(['k1', 'root-c']);
     expect((await list(ns, ['parent==root-c'], sn))).toHaveLength(120);
-    expect(await kindOfRejection(list(ns, ['(('], sn))).toBe(ErrorKind.InvalidArgument);
+    expect(await rejectionKind(list(ns, ['(('], sn))).toBe(ErrorKind.InvalidArgument);
     // The commit's labels are the committed snapshot's; the active key's are not inherited.
     const c = (await client.stat({ snapshotter: sn, key: 'root-c' }, { namespace: ns })).info!;
     expect(c).toMatchObject({ name: 'root-c', parent: '', kind: snapshotsService.Kind.COMMITTED, labels: { tier: 'base' } });
@@ -191,10 +183,10 @@ describe.skipIf(!isRoot)('Snapshots over gRPC', () => {
     info = (await client.update({ snapshotter: sn, info: { name: 'u1', labels: { z: '9' } } })).info!; // no mask: replace all
     expect(info.labels).toEqual({ z: '9' });
     expect((await client.stat({ snapshotter: sn, key: 'u1' })).info!.labels).toEqual({ z: '9' });
-    expect(await kindOfRejection(client.update({ snapshotter: sn, info: { name: 'u1', parent: 'x' }, updateMask: { paths: ['parent'] } }))).toBe(
+    expect(await rejectionKind(client.update({ snapshotter: sn, info: { name: 'u1', parent: 'x' }, updateMask: { paths: ['parent'] } }))).toBe(
       ErrorKind.InvalidArgument,
     );
-    expect(await kindOfRejection(client.update({ snapshotter: sn, info: { name: 'nope' }, updateMask: { paths: ['labels.a'] } }))).toBe(ErrorKind.NotFound);
+    expect(await rejectionKind(client.update({ snapshotter: sn, info: { name: 'nope' }, updateMask: { paths: ['labels.a'] } }))).toBe(ErrorKind.NotFound);
   });
 
   it('adds what Prepare, View and Commit create to the call lease', async () => {
@@ -213,8 +205,8 @@ describe.skipIf(!isRoot)('Snapshots over gRPC', () => {
         { id: 'v', type: 'snapshots/overlayfs' },
       ]);
       // An unknown lease fails the call and leaves nothing behind.
-      expect(await kindOfRejection(client.prepare({ snapshotter: sn, key: 'q' }, { namespace: ns, lease: 'nope' }))).toBe(ErrorKind.NotFound);
-      expect(await kindOfRejection(client.stat({ snapshotter: sn, key: 'q' }, { namespace: ns }))).toBe(ErrorKind.NotFound);
+      expect(await rejectionKind(client.prepare({ snapshotter: sn, key: 'q' }, { namespace: ns, lease: 'nope' }))).toBe(ErrorKind.NotFound);
+      expect(await rejectionKind(client.stat({ snapshotter: sn, key: 'q' }, { namespace: ns }))).toBe(ErrorKind.NotFound);
       await client.prepare({ snapshotter: sn, key: 'q' }, { namespace: ns });
     } finally {
       leases.close();

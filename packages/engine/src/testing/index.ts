@@ -9,3 +9,4 @@ export { CTR, CtrError, ctr, ctrTable, hasCtr, runCtr } from './ctr';
 export type { CtrResult } from './ctr';
 export { createGrpcClient } from './grpc-client';
 export type { BidiCall, BidiFn, CallOptions, ClientStreamFn, GrpcClient, ServerStreamFn, UnaryFn } from './grpc-client';
+export { rejection, rejectionKind, thrown } from './errors';
