@@ -4,6 +4,7 @@ import { openMetadataStore, type MetadataStore } from '@berth/metadata';
 import { createNativeSnapshotter, createOverlaySnapshotter, type Snapshotter } from '@berth/snapshots';
 import { notFound } from '@berth/errdefs';
 import type { Logger } from './daemon/log';
+import { createEventExchange, type EventExchange } from './events';
 
 /**
  * What the services of one berthd share: its directories, the metadata store
@@ -16,6 +17,8 @@ export interface EngineContext {
   readonly metadata: MetadataStore;
   readonly content: ContentStore;
   readonly log: Logger;
+  /** The event bus: services publish on it, Events.Subscribe streams read from it. */
+  readonly events: EventExchange;
   /** The snapshotters berthd offers, by containerd's names. */
   readonly snapshotterNames: readonly string[];
   /**
@@ -41,6 +44,7 @@ export function openEngineContext(opts: { root: string; state: string; log: Logg
     metadata,
     content,
     log: opts.log,
+    events: createEventExchange(),
     snapshotterNames: Object.keys(SNAPSHOTTERS),
     snapshotter(name) {
       const open = SNAPSHOTTERS[name];

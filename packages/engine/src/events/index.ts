@@ -1,0 +1,2 @@
+export { createEventExchange } from './exchange';
+export type { EventEnvelope, EventExchange, EventPublisher } from './types';
