@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const dirs = ['bench'];
-for (const group of ['packages', 'tools', 'examples']) {
+for (const group of ['packages', 'tools', 'tests', 'examples']) {
   if (existsSync(group)) for (const name of readdirSync(group)) dirs.push(join(group, name));
 }
 const totals = { passed: 0, failed: 0, skipped: 0 };

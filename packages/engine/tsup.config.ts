@@ -1,10 +1,10 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/berthd.ts'],
+  entry: { index: 'src/index.ts', berthd: 'src/berthd.ts', 'testing/index': 'src/testing/index.ts' },
   format: ['esm'],
   target: 'node20',
-  dts: { entry: 'src/index.ts' },
+  dts: { entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' } },
   sourcemap: true,
   clean: true,
   // The package's bin: executable, since npm links it before the build exists.

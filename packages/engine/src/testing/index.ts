@@ -1,5 +1,6 @@
 /**
- * Test helpers for berthd's services (not part of the package's public index): a server on a
+ * Test helpers for berthd's services, exported as `@berth/engine/testing` (for the tests of
+ * other workspace packages; not part of the public index): a server on a
  * temp root with chosen services (`startTestEngine`), the real `ctr` (`ctr`, `runCtr`,
  * `ctrTable`), and a typed gRPC client over any service definition (`createGrpcClient`).
  */
