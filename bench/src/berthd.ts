@@ -2,7 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startCtrDaemon, type CtrDaemon } from './containerd';
+import { startCtrDaemon, type CtrDaemon } from '@berth/engine/testing';
 
 /** A berthd process on a private root, state dir and socket, driven by the same `ctr` as containerd. */
 export type BerthdProcess = CtrDaemon;

@@ -13,7 +13,7 @@ import { createOverlaySnapshotter, mountAll, unmountAll, withMounts, type Overla
 import type { ImageConfig, Spec as RuntimeSpec } from '@berth/spec';
 import { mkfifo } from '@berth/sys';
 import { testImage } from '@berth/testimages';
-import { containerdMissing, startContainerd, type Containerd } from './containerd';
+import { containerdMissing, startContainerd, type Containerd } from '@berth/engine/testing';
 import type { Benchmark, BenchmarkResult } from './harness';
 
 const IMAGE = 'docker.io/library/busybox:latest';

@@ -1,6 +1,6 @@
 import { testImage } from '@berth/testimages';
 import { startBerthd, type BerthdProcess } from './berthd';
-import { containerdMissing, startContainerd } from './containerd';
+import { containerdMissing, startContainerd } from '@berth/engine/testing';
 import type { Benchmark } from './harness';
 
 /**

@@ -1,6 +1,6 @@
 import { testImage } from '@berth/testimages';
 import { startBerthd, type BerthdProcess } from './berthd';
-import { containerdMissing, startContainerd, type Containerd } from './containerd';
+import { containerdMissing, startContainerd, type Containerd } from '@berth/engine/testing';
 import type { Benchmark } from './harness';
 
 const IMAGE = 'docker.io/library/busybox:latest';

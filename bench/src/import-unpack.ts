@@ -7,7 +7,7 @@ import { createApplier } from '@berth/diff';
 import { createMemoryImageStore, importArchive, unpack } from '@berth/images';
 import { createOverlaySnapshotter, type OverlaySnapshotter } from '@berth/snapshots';
 import { testImage } from '@berth/testimages';
-import { containerdMissing, startContainerd } from './containerd';
+import { containerdMissing, startContainerd } from '@berth/engine/testing';
 import type { Benchmark } from './harness';
 
 /**

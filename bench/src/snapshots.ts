@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOverlaySnapshotter } from '@berth/snapshots';
-import { containerdMissing, startContainerd } from './containerd';
+import { containerdMissing, startContainerd } from '@berth/engine/testing';
 import type { Benchmark } from './harness';
 
 /**

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tasksService, type protobuf, type taskTypes } from '@berth/api';
-import { alreadyExists, invalidArgument, isAlreadyExists, isNotFound, isUnavailable, notImplemented } from '@berth/errdefs';
+import { alreadyExists, invalidArgument, isAlreadyExists, isNotFound, isUnavailable, notImplemented, unknown } from '@berth/errdefs';
 import type { Container } from '@berth/metadata';
 import { cleanupTask, type ShimClient } from '@berth/shim';
 import { unmountAll } from '@berth/snapshots/mount';
@@ -78,7 +78,9 @@ export function tasksImpl(ctx: EngineContext, opts: TasksOptions = {}): GrpcServ
     try {
       spec = JSON.parse(Buffer.from(container.spec.value).toString('utf8')) as typeof spec;
     } catch (err) {
-      throw invalidArgument(`container "${container.id}": spec is not JSON: ${(err as Error).message}`);
+      // Unknown, not InvalidArgument: containerd stores the spec opaquely and its task create fails
+      // with the runtime's JSON error, which reaches clients as Unknown (bad-input.test.ts checks both).
+      throw unknown(`container "${container.id}": spec is not JSON: ${(err as Error).message}`);
     }
     spec.root = { ...(spec.root ?? {}), path: 'rootfs' };
     await mkdir(join(bundle, 'rootfs'), { recursive: true });

@@ -11,3 +11,5 @@ export type { CtrResult } from './ctr';
 export { createGrpcClient } from './grpc-client';
 export type { BidiCall, BidiFn, CallOptions, ClientStreamFn, GrpcClient, ServerStreamFn, UnaryFn } from './grpc-client';
 export { rejection, rejectionKind, thrown } from './errors';
+export { containerdMissing, startContainerd, startCtrDaemon, unmountUnder } from './containerd';
+export type { Containerd, CtrDaemon } from './containerd';

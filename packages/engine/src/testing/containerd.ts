@@ -8,12 +8,12 @@ import { umount, UnmountFlags } from '@berth/sys';
 
 const run = promisify(execFile);
 
-/** A containerd daemon on a private root, state dir and socket, started for one benchmark. */
+/** A containerd daemon on a private root, state dir and socket, started for one benchmark or test. */
 export interface Containerd extends CtrDaemon {
   root: string;
 }
 
-/** Why containerd cannot be benchmarked here, or undefined when it can. */
+/** Why containerd cannot be run here, or undefined when it can. */
 export function containerdMissing(): string | undefined {
   if (process.getuid?.() !== 0) return 'containerd needs root';
   for (const bin of ['/usr/bin/containerd', '/usr/bin/ctr']) if (!existsSync(bin)) return `${bin} is missing (apt-get install containerd)`;
@@ -25,7 +25,7 @@ export function containerdMissing(): string | undefined {
  * plugin disabled, and waits until it answers `ctr version`.
  */
 export async function startContainerd(): Promise<Containerd> {
-  const dir = await mkdtemp(join(process.env.BERTH_BENCH_DIR ?? tmpdir(), 'berth-bench-containerd-'));
+  const dir = await mkdtemp(join(process.env.BERTH_BENCH_DIR ?? tmpdir(), 'berth-containerd-'));
   const root = join(dir, 'root');
   const address = join(dir, 'containerd.sock');
   await writeFile(
