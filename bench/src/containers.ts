@@ -1,4 +1,4 @@
-import { constants, openSync, readFileSync, readdirSync } from 'node:fs';
+import { constants, openSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { Socket } from 'node:net';
@@ -14,6 +14,7 @@ import type { ImageConfig, Spec as RuntimeSpec } from '@berth/spec';
 import { mkfifo } from '@berth/sys';
 import { testImage } from '@berth/testimages';
 import { containerdMissing, startContainerd, type Containerd } from '@berth/engine/testing';
+import { pidsMatching, pssKiB } from './proc-memory';
 import type { Benchmark, BenchmarkResult } from './harness';
 
 const IMAGE = 'docker.io/library/busybox:latest';
@@ -191,31 +192,6 @@ export const containerRunBenchmark: Benchmark = {
 };
 
 const COUNT = 20;
-
-/** PSS of a process in KiB (from smaps_rollup), 0 when it is gone. */
-export function pssKiB(pid: number): number {
-  try {
-    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** Pids whose command line contains every one of `parts`. */
-function pidsMatching(...parts: string[]): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (parts.every((p) => cmdline.includes(p))) found.push(Number(entry));
-    } catch {
-      // gone
-    }
-  }
-  return found;
-}
 
 const memory: Record<string, number> = {};
 

@@ -10,6 +10,7 @@ import { snapshotsBenchmark } from './snapshots';
 import { containerMemoryBenchmark, containerRunBenchmark } from './containers';
 import { ctrImportBenchmark } from './ctr-import';
 import { ctrRunBenchmarkConcurrent, ctrRunBenchmarkSingle } from './ctr-run';
+import { engineMemoryBenchmark } from './engine-memory';
 
 const benchmarks: Benchmark[] = [
   ingestBenchmark,
@@ -21,6 +22,7 @@ const benchmarks: Benchmark[] = [
   ctrImportBenchmark,
   ctrRunBenchmarkSingle,
   ctrRunBenchmarkConcurrent,
+  engineMemoryBenchmark,
 ];
 
 async function main(argv: string[]): Promise<number> {
