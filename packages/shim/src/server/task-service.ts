@@ -3,10 +3,11 @@ import { isAbsolute, join } from 'node:path';
 import type { protobuf, task } from '@berth/api';
 import { runcOptions, taskTypes } from '@berth/api';
 import { alreadyExists, failedPrecondition, invalidArgument, isNotFound, notFound, notImplemented } from '@berth/errdefs';
-import { createRuntime, type OciRuntime } from '@berth/runtime';
+import { cgroupMode, createRuntime, type OciRuntime } from '@berth/runtime';
 import { validateIdentifier, type LinuxResources, type Process } from '@berth/spec';
 import { mountAll, unmountAll } from '@berth/snapshots/mount';
 import { ShimContainer } from './container';
+import { CGROUPS_V1_METRICS_TYPE_URL, metricsAny } from './metrics';
 import { removeExit, writeExit, type ExitRecord } from './exit-file';
 import { ShimProcess, type ProcessStatus } from './process';
 import type { Reaper } from './reaper';
@@ -16,8 +17,11 @@ import { ProcessIO } from './stdio';
 export const PROCESS_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Process';
 export const RESOURCES_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/LinuxResources';
 export const RUNC_OPTIONS_TYPE_URL = 'containerd.runc.v1.Options';
-/** Type URL of Stats' JSON payload: the runtime's `events --stats` data. */
-export const STATS_TYPE_URL = 'berth.runtime.v1.ContainerStats';
+/**
+ * Type URL of Stats' payload on cgroup v1 and hybrid hosts: containerd's cgroups v1 `Metrics`
+ * (on pure v2 hosts `CGROUPS_V2_METRICS_TYPE_URL`; see `metrics.ts`).
+ */
+export const STATS_TYPE_URL = CGROUPS_V1_METRICS_TYPE_URL;
 
 export const SHIM_VERSION = 'berth-shim 0.1.0';
 
@@ -247,7 +251,7 @@ export class TaskService {
   async stats(req: task.StatsRequest): Promise<task.StatsResponse> {
     const container = this.container(req.id);
     const stats = await container.runtime.stats(container.id);
-    return { stats: { typeUrl: STATS_TYPE_URL, value: Buffer.from(JSON.stringify(stats)) } };
+    return { stats: metricsAny(stats, cgroupMode()) };
   }
 
   connect(req: task.ConnectRequest): task.ConnectResponse {
