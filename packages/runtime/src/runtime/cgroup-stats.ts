@@ -43,16 +43,66 @@ export function cgroupStats(pid: number, root = '/sys/fs/cgroup'): ContainerStat
     return p ? read(join(root, p.dir, p.path, file)) ?? read(join(root, controller, p.path, file)) : undefined;
   };
   const cpu = num(v1('cpuacct', 'cpuacct.usage'));
-  if (cpu !== undefined) stats.cpu = { usage: { total: cpu } };
+  if (cpu !== undefined) {
+    const ticks = keyed(v1('cpuacct', 'cpuacct.stat'));
+    const throttled = keyed(v1('cpu', 'cpu.stat'));
+    stats.cpu = {
+      usage: {
+        total: cpu,
+        percpu: (v1('cpuacct', 'cpuacct.usage_percpu') ?? '').split(/\s+/).filter(Boolean).map(Number),
+        // cpuacct.stat counts USER_HZ (100/s) ticks; runc reports nanoseconds.
+        user: (ticks?.user ?? 0) * NS_PER_TICK,
+        kernel: (ticks?.system ?? 0) * NS_PER_TICK,
+      },
+      throttling: { periods: throttled?.nr_periods ?? 0, throttledPeriods: throttled?.nr_throttled ?? 0, throttledTime: throttled?.throttled_time ?? 0 },
+    };
+  }
   const usage = num(v1('memory', 'memory.usage_in_bytes'));
   if (usage !== undefined) {
-    stats.memory = {
-      usage: { usage, limit: num(v1('memory', 'memory.limit_in_bytes')) ?? 0, max: num(v1('memory', 'memory.max_usage_in_bytes')) ?? 0, failcnt: num(v1('memory', 'memory.failcnt')) ?? 0 },
-    };
+    const entry = (prefix: string) => ({
+      usage: num(v1('memory', `${prefix}.usage_in_bytes`)) ?? 0,
+      limit: num(v1('memory', `${prefix}.limit_in_bytes`)) ?? 0,
+      max: num(v1('memory', `${prefix}.max_usage_in_bytes`)) ?? 0,
+      failcnt: num(v1('memory', `${prefix}.failcnt`)) ?? 0,
+    });
+    const raw = keyed(v1('memory', 'memory.stat')) ?? {};
+    stats.memory = { usage: entry('memory'), swap: entry('memory.memsw'), kernel: entry('memory.kmem'), kernelTCP: entry('memory.kmem.tcp'), cache: raw.total_cache ?? raw.cache ?? 0, raw };
   }
   const current = num(v1('pids', 'pids.current'));
   if (current !== undefined) stats.pids = { current, limit: num(v1('pids', 'pids.max')) ?? 0 };
+  const blkio = blkioStats((file) => v1('blkio', file));
+  if (blkio) stats.blkio = blkio;
   return stats;
+}
+
+const NS_PER_TICK = 10_000_000;
+
+/** runc's blkio lists (v1 file → JSON name), `major:minor op value` lines each. */
+const BLKIO_FILES: [string, string][] = [
+  ['blkio.throttle.io_service_bytes', 'ioServiceBytesRecursive'],
+  ['blkio.throttle.io_serviced', 'ioServicedRecursive'],
+  ['blkio.io_queued_recursive', 'ioQueuedRecursive'],
+  ['blkio.io_service_time_recursive', 'ioServiceTimeRecursive'],
+  ['blkio.io_wait_time_recursive', 'ioWaitTimeRecursive'],
+  ['blkio.io_merged_recursive', 'ioMergedRecursive'],
+  ['blkio.time_recursive', 'ioTimeRecursive'],
+  ['blkio.sectors_recursive', 'sectorsRecursive'],
+];
+
+function blkioStats(read: (file: string) => string | undefined): Record<string, { major: number; minor: number; op: string; value: number }[]> | undefined {
+  let any = false;
+  const out: Record<string, { major: number; minor: number; op: string; value: number }[]> = {};
+  for (const [file, name] of BLKIO_FILES) {
+    const text = read(file);
+    if (text === undefined) continue;
+    any = true;
+    out[name] = [];
+    for (const line of text.split('\n')) {
+      const m = /^(\d+):(\d+)(?: (\S+))? (\d+)$/.exec(line.trim());
+      if (m) out[name].push({ major: Number(m[1]), minor: Number(m[2]), op: m[3] ?? '', value: Number(m[4]) });
+    }
+  }
+  return any ? out : undefined;
 }
 
 function read(path: string): string | undefined {

@@ -187,6 +187,10 @@ describe.skipIf(!isRoot).each(flavors)('%s', (flavor) => {
     expect(stats.memory?.usage?.usage).toBeGreaterThan(0);
     expect(stats.memory?.usage?.limit).toBe(64 * 1024 * 1024);
     expect(stats.cpu?.usage?.total).toBeGreaterThan(0);
+    // What ctr tasks metrics shows beyond the totals, from either runtime.
+    expect(stats.cpu?.usage?.percpu?.length).toBeGreaterThan(0);
+    expect(Object.keys(stats.memory?.raw ?? {})).toContain('rss');
+    expect(stats.memory?.swap).toBeDefined();
   });
 
   it('maps errors to kinds', async () => {

@@ -54,10 +54,25 @@ export interface ContainerState {
   annotations?: Record<string, string>;
 }
 
+/** One memory counter of runc's stats: bytes used, its limit, the peak, how often the limit was hit. */
+export interface MemoryEntry {
+  usage?: number;
+  max?: number;
+  limit?: number;
+  failcnt?: number;
+}
+
 /** One `events --stats` sample: the runtime's `data` member, as it reports it. */
 export interface ContainerStats {
   cpu?: { usage?: { total?: number; user?: number; kernel?: number; percpu?: number[] }; throttling?: Record<string, number> };
-  memory?: { usage?: { usage?: number; max?: number; limit?: number; failcnt?: number }; cache?: number; raw?: Record<string, number> };
+  memory?: {
+    usage?: MemoryEntry;
+    swap?: MemoryEntry;
+    kernel?: MemoryEntry;
+    kernelTCP?: MemoryEntry;
+    cache?: number;
+    raw?: Record<string, number>;
+  };
   pids?: { current?: number; limit?: number };
   [key: string]: unknown;
 }
