@@ -16,6 +16,9 @@ need /usr/sbin/runc runc            # the OCI runtimes the runtime tests drive
 need /usr/bin/crun crun
 need /usr/bin/ctr containerd        # containerd's own client drives berthd in the engine tests
 need /usr/bin/containerd containerd # `npm run bench` compares against its daemon
+need /usr/bin/docker-registry docker-registry # the reference registry the registry tests pull from and push to
+need /usr/bin/htpasswd apache2-utils          # bcrypt htpasswd files for its Basic auth tests
+need /usr/bin/openssl openssl                 # a CA and a server certificate for its TLS tests
 
 if [ ${#apt_needed[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
