@@ -23,8 +23,8 @@ export type { CaseContext, StoreFactory, SuiteOptions } from './testsuite/contex
 export function contentStoreSuite(name: string, factory: StoreFactory, options: SuiteOptions = {}): void {
   describe(`content store conformance: ${name}`, () => {
     ingestCases(factory);
-    managerCases(factory);
+    managerCases(factory, options);
     readCases(factory);
-    crashCases(factory, options.childModule);
+    crashCases(factory, options);
   });
 }

@@ -189,7 +189,10 @@ export abstract class LocalSnapshotter implements Snapshotter {
   }
 }
 
-/** Filter fields of a snapshot, as containerd names them: `kind`, `name`, `parent`, `labels.<k>`. */
+/**
+ * Filter fields of a snapshot, as containerd names them: `kind`, `name`, `parent` (always
+ * present, empty for a root), `labels.<k>`.
+ */
 function adaptInfo(info: Info): Adaptor {
   return {
     field(path) {
@@ -199,7 +202,7 @@ function adaptInfo(info: Info): Adaptor {
         case 'name':
           return path.length === 1 ? info.name : undefined;
         case 'parent':
-          return path.length === 1 && info.parent ? info.parent : undefined;
+          return path.length === 1 ? (info.parent ?? '') : undefined;
         case 'labels':
           return path.length > 1 ? info.labels[path.slice(1).join('.')] : undefined;
         default:

@@ -17,6 +17,12 @@ export interface SuiteOptions {
    * writer resumed by a new process, a lock held by another process). Without it those cases skip.
    */
   childModule?: string;
+  /**
+   * Whether `status()` reports the `expected` digest an ingest's writer announced (default true).
+   * The local store records it; containerd's Content API never reports it (its Write service does
+   * not bind an ingest to a digest), so a store behind that API sets this to false.
+   */
+  statusReportsExpected?: boolean;
 }
 
 /** What a test case gets: a fresh store on a fresh temp dir. */

@@ -141,7 +141,10 @@ export function metadataCases(factory: SnapshotterFactory): void {
       expect(await walkNames(ctx, 'kind==active')).toEqual(['child', 'lone']);
       expect(await walkNames(ctx, 'kind==view')).toEqual(['look']);
       expect(await walkNames(ctx, 'parent==base')).toEqual(['child', 'look']);
-      expect(await walkNames(ctx, 'parent')).toEqual(['child', 'look']);
+      // As containerd: `parent` is always present (empty for a root), so a bare `parent` matches
+      // every snapshot and `parent!=""` those with one.
+      expect(await walkNames(ctx, 'parent')).toEqual(['base', 'child', 'lone', 'look']);
+      expect(await walkNames(ctx, 'parent!=""')).toEqual(['child', 'look']);
       expect(await walkNames(ctx, 'labels.tier==top')).toEqual(['child', 'look']);
       expect(await walkNames(ctx, 'labels.tier==top,kind==view')).toEqual(['look']);
       expect(await walkNames(ctx, 'kind==view', 'name==lone')).toEqual(['lone', 'look']);
