@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+console.error("berth: not built yet");
+process.exit(125);
