@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { isUnavailable, notFound } from '@berth/errdefs';
+import { isDeadlineExceeded, isUnavailable, notFound } from '@berth/errdefs';
 import { detectRuntimes } from '@berth/runtime';
 import { connectShim, shimSocketPath, startShim, type ShimClient } from '@berth/shim';
 import type { EngineContext } from '../context';
@@ -49,13 +49,48 @@ export class TaskShims {
    * NotFound with `what`. A connection found closed is dropped and made again once.
    */
   async with<T>(ns: string, what: string, start: boolean, fn: (client: ShimClient) => Promise<T>): Promise<T> {
+    return this.call(ns, start, fn, {
+      onConnectError: (err) => (!start && isUnavailable(err) ? notFound(`${what}: not found`) : err),
+    });
+  }
+
+  /**
+   * Whether the namespace's shim answers (a Connect call within `timeoutMs`): 'dead' when nothing
+   * listens on its socket (containerd then runs cleanupAfterDeadShim), 'unresponsive' when it
+   * accepts the connection but does not answer in time (alive but slow or stopped: leave it).
+   */
+  async probe(ns: string, timeoutMs: number): Promise<'alive' | 'dead' | 'unresponsive'> {
+    try {
+      await this.call(ns, false, (c) => c.connect({}, { timeoutMs }), { connectTimeoutMs: timeoutMs });
+      return 'alive';
+    } catch (err) {
+      if (isUnavailable(err)) return 'dead';
+      if (isDeadlineExceeded(err)) return 'unresponsive';
+      throw err;
+    }
+  }
+
+  /** The shim socket of a namespace (what its bundles' `address` files hold). */
+  socketPath(ns: string): string {
+    return shimSocketPath(this.socketDir, this.group(ns));
+  }
+
+  /**
+   * `fn` with the namespace's client; a connection found closed is made again once. A failed
+   * connect (Unavailable: no shim listens) is thrown as `onConnectError` maps it.
+   */
+  private async call<T>(
+    ns: string,
+    start: boolean,
+    fn: (client: ShimClient) => Promise<T>,
+    opts: { connectTimeoutMs?: number; onConnectError?: (err: unknown) => unknown } = {},
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       let client: ShimClient;
       try {
-        client = await this.client(ns, start);
+        client = await this.client(ns, start, opts.connectTimeoutMs ?? 5000);
       } catch (err) {
-        if (!start && isUnavailable(err)) throw notFound(`${what}: not found`);
-        throw err;
+        throw opts.onConnectError ? opts.onConnectError(err) : err;
       }
       try {
         return await fn(client);
@@ -86,10 +121,10 @@ export class TaskShims {
     this.clients.clear();
   }
 
-  private client(ns: string, start: boolean): Promise<ShimClient> {
+  private client(ns: string, start: boolean, connectTimeoutMs: number): Promise<ShimClient> {
     let p = this.clients.get(ns);
     if (!p) {
-      p = this.open(ns, start);
+      p = this.open(ns, start, connectTimeoutMs);
       this.clients.set(ns, p);
       p.catch(() => {
         if (this.clients.get(ns) === p) this.clients.delete(ns);
@@ -98,7 +133,7 @@ export class TaskShims {
     return p;
   }
 
-  private async open(ns: string, start: boolean): Promise<ShimClient> {
+  private async open(ns: string, start: boolean, connectTimeoutMs: number): Promise<ShimClient> {
     if (start) {
       const runtime = await this.runtimeName();
       const shim = await startShim({
@@ -110,7 +145,7 @@ export class TaskShims {
       });
       return connectShim(shim.address, { timeoutMs: 5000 });
     }
-    return connectShim(shimSocketPath(this.socketDir, this.group(ns)), { timeoutMs: 5000 });
+    return connectShim(this.socketPath(ns), { timeoutMs: connectTimeoutMs });
   }
 
   private drop(ns: string, client: ShimClient): void {

@@ -1,19 +1,22 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tasksService, type protobuf, type taskTypes } from '@berth/api';
 import { alreadyExists, invalidArgument, isAlreadyExists, isNotFound, isUnavailable, notImplemented, unknown } from '@berth/errdefs';
 import type { Container } from '@berth/metadata';
-import { cleanupTask, type ShimClient } from '@berth/shim';
-import { unmountAll } from '@berth/snapshots/mount';
+import type { ShimClient } from '@berth/shim';
 import { parseFilters } from '@berth/spec';
 import type { EngineContext } from '../context';
 import { unary, type GrpcServiceImpl } from '../grpc/service';
 import { timestampOf } from '../grpc/convert';
 import { backendKey } from './snapshots';
-import { TaskShims } from './tasks-shims';
+import { TaskManager } from './tasks-manager';
+import type { TaskShims } from './tasks-shims';
 
 export { TaskShims } from './tasks-shims';
+export { TaskManager } from './tasks-manager';
+export type { TaskManagerOptions } from './tasks-manager';
+export { TASK_TOPICS } from './tasks-events';
 
 /** The type of a container's `spec` Any: an OCI runtime spec as JSON. */
 export const SPEC_TYPE_URL = 'types.containerd.io/opencontainers/runtime-spec/1/Spec';
@@ -28,6 +31,8 @@ export interface TasksOptions {
   idleExitMs?: number;
   /** The shims to use (a test shuts them down with `shutdownAll`); default: new ones. */
   shims?: TaskShims;
+  /** The task manager (shims, events, exit watchers, restore); default: a new one over the options above. */
+  manager?: TaskManager;
 }
 
 /** The bundle directory of a task: `<state>/shims/<ns>/<id>`. */
@@ -49,11 +54,13 @@ export function bundleDir(ctx: EngineContext, ns: string, id: string): string {
  *   unmount, the recorded exit or 137).
  * - Get/Start/Wait/Kill/Exec/DeleteProcess/Pids/Pause/Resume/CloseIO/ResizePty/Update pass
  *   through; without a task they are NotFound (`ctr containers rm` relies on Get's).
- * - List: the namespace's bundles, each with its state. Metrics: the shim's stats (type
- *   `berth.runtime.v1.ContainerStats`, not cgroups metrics). Checkpoint: NotImplemented.
+ * - List: the namespace's bundles, each with its state. Metrics: the shim's Stats Any passed on
+ *   unchanged (`io.containerd.cgroups.v1.Metrics`, on pure v2 hosts `…v2.Metrics`, as
+ *   `ctr tasks metrics` decodes them). Checkpoint: NotImplemented.
  */
 export function tasksImpl(ctx: EngineContext, opts: TasksOptions = {}): GrpcServiceImpl<Methods> {
-  const shims = opts.shims ?? new TaskShims(ctx, opts);
+  const manager = opts.manager ?? new TaskManager(ctx, opts);
+  const { shims, events, exits } = manager;
 
   const taskWhat = (id: string): string => `task ${id}`;
 
@@ -87,11 +94,7 @@ export function tasksImpl(ctx: EngineContext, opts: TasksOptions = {}): GrpcServ
     await writeFile(join(bundle, 'config.json'), JSON.stringify(spec), { mode: 0o600 });
   }
 
-  /** Removes a bundle: its rootfs unmounted first, so the removal never reaches into a snapshot. */
-  async function removeBundle(bundle: string): Promise<void> {
-    await unmountAll(join(bundle, 'rootfs')).catch(() => {});
-    await rm(bundle, { recursive: true, force: true });
-  }
+  const removeBundle = (bundle: string) => manager.removeBundle(bundle);
 
   /** Whether the shim knows task `id` (false for NotFound or no shim). */
   async function taskExists(ns: string, id: string): Promise<boolean> {
@@ -102,13 +105,6 @@ export function tasksImpl(ctx: EngineContext, opts: TasksOptions = {}): GrpcServ
       if (isNotFound(err)) return false;
       throw err;
     }
-  }
-
-  /** Takes a bundle left by a task its shim no longer has (a dead shim) down, containerd's way. */
-  async function cleanupStale(ns: string, id: string, bundle: string) {
-    const result = await cleanupTask({ bundle, id, runtime: await shims.runtimeName(), runtimeRoot: await shims.runtimeRoot(ns) });
-    await removeBundle(bundle);
-    return result;
   }
 
   function processOf(containerId: string, s: { id: string; execId: string; pid: number; status: number; stdin: string; stdout: string; stderr: string; terminal: boolean; exitStatus: number; exitedAt?: protobuf.Timestamp }): taskTypes.Process {
@@ -127,19 +123,10 @@ export function tasksImpl(ctx: EngineContext, opts: TasksOptions = {}): GrpcServ
     return p;
   }
 
-  async function listIds(ns: string): Promise<string[]> {
-    try {
-      return (await readdir(join(ctx.state, 'shims', ns), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-  }
-
   /** The namespace's tasks with their init's state (bundles whose task is gone are skipped). */
   async function listTasks(ns: string): Promise<taskTypes.Process[]> {
     const out: taskTypes.Process[] = [];
-    for (const id of await listIds(ns)) {
+    for (const id of await manager.bundleIds(ns)) {
       try {
         out.push(processOf(id, await onTask(ns, id, (c) => c.state({ id }))));
       } catch (err) {
@@ -155,44 +142,68 @@ export function tasksImpl(ctx: EngineContext, opts: TasksOptions = {}): GrpcServ
       const id = req.containerId;
       if (req.checkpoint) throw notImplemented(`task ${id}: restoring from a checkpoint is not supported`);
       const container = ctx.metadata.containers.get(ns, id);
-      const bundle = bundleDir(ctx, ns, id);
-      await mkdir(join(ctx.state, 'shims', ns), { recursive: true, mode: 0o711 });
-      try {
-        await mkdir(bundle, { mode: 0o711 });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        if (await taskExists(ns, id)) throw alreadyExists(`task ${id}: already exists`);
-        await cleanupStale(ns, id, bundle);
-        await mkdir(bundle, { mode: 0o711 });
-      }
-      try {
-        await writeBundle(bundle, container);
-        const rootfs = await rootfsOf(ns, container, req.rootfs);
-        const options = req.options ?? container.runtime.options;
-        const { pid } = await shims.with(ns, taskWhat(id), true, (c) =>
-          c.create({
-            id,
+      return manager.creatingTask(ns, id, async () => {
+        const bundle = bundleDir(ctx, ns, id);
+        await mkdir(join(ctx.state, 'shims', ns), { recursive: true, mode: 0o711 });
+        try {
+          await mkdir(bundle, { mode: 0o711 });
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          if (await taskExists(ns, id)) throw alreadyExists(`task ${id}: already exists`);
+          await manager.cleanupDeadTask(ns, id);
+          await mkdir(bundle, { mode: 0o711 });
+        }
+        try {
+          await writeBundle(bundle, container);
+          const rootfs = await rootfsOf(ns, container, req.rootfs);
+          const options = req.options ?? container.runtime.options;
+          const { pid } = await shims.with(ns, taskWhat(id), true, (c) =>
+            c.create({
+              id,
+              bundle,
+              rootfs,
+              terminal: req.terminal,
+              stdin: req.stdin,
+              stdout: req.stdout,
+              stderr: req.stderr,
+              ...(options && options.typeUrl ? { options: { typeUrl: options.typeUrl, value: options.value } } : {}),
+            }),
+          );
+          events.created(ns, {
+            containerId: id,
             bundle,
             rootfs,
-            terminal: req.terminal,
-            stdin: req.stdin,
-            stdout: req.stdout,
-            stderr: req.stderr,
-            ...(options && options.typeUrl ? { options: { typeUrl: options.typeUrl, value: options.value } } : {}),
-          }),
-        );
-        return { containerId: id, pid };
-      } catch (err) {
-        // The shim undid its own part (mounts, runtime state); the bundle is ours to remove.
-        // (An AlreadyExists from the shim means another Create won the race: its bundle is not ours.)
-        if (!isAlreadyExists(err)) await removeBundle(bundle);
-        throw err;
-      }
+            io: { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal },
+            checkpoint: '',
+            pid,
+          });
+          return { containerId: id, pid };
+        } catch (err) {
+          // The shim undid its own part (mounts, runtime state); the bundle is ours to remove.
+          // (An AlreadyExists from the shim means another Create won the race: its bundle is not ours.)
+          if (!isAlreadyExists(err)) await removeBundle(bundle);
+          throw err;
+        }
+      });
     }),
 
     start: unary(async (req, call) => {
       const ns = call.namespace();
-      return onTask(ns, req.containerId, (c) => c.start({ id: req.containerId, execId: req.execId }));
+      const { containerId: id, execId } = req;
+      if (!id) throw invalidArgument('container_id must not be empty');
+      // Recorded before the start, so that a berthd that crashes meanwhile still watches the process after its restart.
+      const recorded = exits.prepare(ns, id, execId);
+      let pid: number;
+      try {
+        ({ pid } = await onTask(ns, id, (c) => c.start({ id, execId })));
+      } catch (err) {
+        if (recorded) exits.unprepare(ns, id, execId);
+        throw err;
+      }
+      if (execId) events.execStarted(ns, id, execId, pid);
+      else events.started(ns, id, pid);
+      exits.watch(ns, id, execId, pid);
+      return { pid };
     }),
 
     delete: unary(async (req, call) => {
@@ -201,12 +212,17 @@ export function tasksImpl(ctx: EngineContext, opts: TasksOptions = {}): GrpcServ
       const bundle = bundleDir(ctx, ns, id);
       try {
         const r = await onTask(ns, id, (c) => c.delete({ id }));
+        // The exit first (if its watcher has not published it yet), then the delete.
+        exits.settle(ns, id, '', r);
+        exits.forget(ns, id);
         await removeBundle(bundle);
+        events.deleted(ns, id, r);
         return { id, pid: r.pid, exitStatus: r.exitStatus, ...(r.exitedAt ? { exitedAt: r.exitedAt } : {}) };
       } catch (err) {
         // A bundle whose shim is gone (or that the shim does not know): clean it up.
         if (!isNotFound(err) || !existsSync(join(bundle, 'config.json'))) throw err;
-        const r = await cleanupStale(ns, id, bundle);
+        const r = await manager.cleanupDeadTask(ns, id);
+        if (!r) throw err;
         return { id, pid: r.pid, exitStatus: r.exitStatus, exitedAt: timestampOf(new Date(r.exitedAt)) };
       }
     }),
@@ -215,6 +231,7 @@ export function tasksImpl(ctx: EngineContext, opts: TasksOptions = {}): GrpcServ
       const ns = call.namespace();
       if (!req.execId) throw invalidArgument('exec_id must not be empty (Delete deletes the task)');
       const r = await onTask(ns, req.containerId, (c) => c.delete({ id: req.containerId, execId: req.execId }));
+      exits.settle(ns, req.containerId, req.execId, r);
       return { id: req.execId, pid: r.pid, exitStatus: r.exitStatus, ...(r.exitedAt ? { exitedAt: r.exitedAt } : {}) };
     }),
 
@@ -246,6 +263,7 @@ export function tasksImpl(ctx: EngineContext, opts: TasksOptions = {}): GrpcServ
           ...(req.spec ? { spec: { typeUrl: req.spec.typeUrl, value: req.spec.value } } : {}),
         }),
       );
+      events.execAdded(ns, req.containerId, req.execId);
       return {};
     }),
 
@@ -263,11 +281,13 @@ export function tasksImpl(ctx: EngineContext, opts: TasksOptions = {}): GrpcServ
 
     pause: unary(async (req, call) => {
       await onTask(call.namespace(), req.containerId, (c) => c.pause({ id: req.containerId }));
+      events.paused(call.namespace(), req.containerId);
       return {};
     }),
 
     resume: unary(async (req, call) => {
       await onTask(call.namespace(), req.containerId, (c) => c.resume({ id: req.containerId }));
+      events.resumed(call.namespace(), req.containerId);
       return {};
     }),
 
