@@ -1,5 +1,6 @@
-import { containersService, contentService, diffService, health, imagesService, introspectionService, leasesService, namespacesService, snapshotsService, tasksService, versionService } from '@berth/api';
+import { containersService, contentService, diffService, eventsService, health, imagesService, introspectionService, leasesService, namespacesService, snapshotsService, tasksService, versionService } from '@berth/api';
 import { openEngineContext, type EngineContext } from './context';
+import type { EventExchange } from './events';
 import { resolveOptions, startServer, type Berthd, type BerthdOptions } from './daemon/daemon';
 import { silentLogger, type Logger } from './daemon/log';
 import { addService } from './grpc/service';
@@ -7,18 +8,25 @@ import { containersImpl } from './services/containers';
 import { contentImpl } from './services/content';
 import { ContentNamespaces } from './services/content-namespaced';
 import { diffImpl } from './services/diff';
+import { eventsImpl } from './services/events';
 import { healthImpl } from './services/health';
 import { imagesImpl } from './services/images';
 import { introspectionImpl, type PluginInfo } from './services/introspection';
 import { leasesImpl } from './services/leases';
 import { namespacesImpl } from './services/namespaces';
 import { snapshotsImpl } from './services/snapshots';
-import { tasksImpl } from './services/tasks';
+import { TaskManager, tasksImpl } from './services/tasks';
 import { versionImpl } from './services/version';
 
 /** Options of `startEngine`: berthd's settings plus where it logs. */
 export interface EngineOptions extends BerthdOptions {
   log?: Logger;
+  /**
+   * The event exchange to publish on (default: a new one). An embedding program (or a test)
+   * that subscribes before `startEngine` also sees what startup publishes, such as the
+   * `/tasks/exit` and `/tasks/delete` of tasks whose shim died while berthd was down.
+   */
+  events?: EventExchange;
 }
 
 /** The gRPC services berthd serves so far, as Introspection reports them. */
@@ -26,6 +34,7 @@ const GRPC_PLUGINS: PluginInfo[] = [
   { type: 'io.containerd.grpc.v1', id: 'introspection' },
   { type: 'io.containerd.grpc.v1', id: 'version' },
   { type: 'io.containerd.grpc.v1', id: 'healthcheck' },
+  { type: 'io.containerd.grpc.v1', id: 'events' },
   { type: 'io.containerd.grpc.v1', id: 'namespaces' },
   { type: 'io.containerd.grpc.v1', id: 'leases' },
   { type: 'io.containerd.grpc.v1', id: 'containers' },
@@ -43,33 +52,42 @@ const GRPC_PLUGINS: PluginInfo[] = [
 
 /**
  * Starts berthd in this process: the gRPC server on its unix socket with the services wired so
- * far (Version, Introspection, grpc.health.v1, Namespaces, Leases, Containers, Snapshots, Content, Images, Diff, Tasks through berth-shim). `stop()` ends it; containers keep running.
+ * far (Version, Introspection, grpc.health.v1, Namespaces, Leases, Containers, Snapshots, Content, Images, Diff, Events, Tasks through berth-shim). `stop()` ends it; containers keep running.
  */
 export async function startEngine(opts: EngineOptions = {}): Promise<Berthd> {
   const log = opts.log ?? silentLogger;
   const o = resolveOptions(opts);
   let ctx: EngineContext | undefined;
-  const berthd = await startServer(opts, (server) => {
+  let tasks: TaskManager | undefined;
+  const berthd = await startServer(opts, async (server) => {
     // Opened only once the root is locked: a second berthd never touches metadata.db.
-    ctx = openEngineContext({ root: o.root, state: o.state, log });
+    // The collector runs after deletions, every minute and once at start (containerd's schedule).
+    const opened = openEngineContext({ root: o.root, state: o.state, log, gc: {} });
+    ctx = opts.events ? { ...opened, events: opts.events } : opened;
     addService(server, versionService.Version, versionImpl());
     addService(server, health.Health, healthImpl());
     addService(server, introspectionService.Introspection, introspectionImpl(o.root, () => GRPC_PLUGINS));
+    addService(server, eventsService.Events, eventsImpl(ctx));
     addService(server, namespacesService.Namespaces, namespacesImpl(ctx));
     addService(server, leasesService.Leases, leasesImpl(ctx));
     addService(server, containersService.Containers, containersImpl(ctx));
     addService(server, snapshotsService.Snapshots, snapshotsImpl(ctx));
     // One ContentNamespaces for the whole engine: digest locks and ingest progress are shared.
-    const contentNamespaces = new ContentNamespaces(ctx.content, ctx.metadata);
+    const contentNamespaces = new ContentNamespaces(ctx.content, ctx.metadata, ctx.gc);
     addService(server, contentService.Content, contentImpl(ctx, contentNamespaces));
     addService(server, imagesService.Images, imagesImpl(ctx));
     addService(server, diffService.Diff, diffImpl(ctx, contentNamespaces));
-    addService(server, tasksService.Tasks, tasksImpl(ctx, { runtime: o.runtime }));
+    tasks = new TaskManager(ctx, { runtime: o.runtime });
+    addService(server, tasksService.Tasks, tasksImpl(ctx, { manager: tasks }));
+    // Before serving, as containerd's loadExistingTasks: the tasks that outlived the last berthd
+    // are live again, and those whose shim died are cleaned up (bounded: a slow shim goes on in the background).
+    await tasks.restore();
   });
   return {
     ...berthd,
     async stop() {
       await berthd.stop();
+      tasks?.close();
       await ctx?.close();
     },
   };

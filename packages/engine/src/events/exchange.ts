@@ -20,8 +20,8 @@ export function createEventExchange(): EventExchange {
     },
     forward: deliver,
     subscribe(filters = [], signal) {
-      const s = new Subscriber(parseFilters(...filters), () => subscribers.delete(s), signal);
-      subscribers.add(s);
+      const s = new Subscriber(parseFilters(...filters), (self) => subscribers.delete(self), signal);
+      if (!signal?.aborted) subscribers.add(s);
       return s;
     },
   };
@@ -29,20 +29,25 @@ export function createEventExchange(): EventExchange {
 
 class Subscriber implements AsyncIterableIterator<EventEnvelope> {
   readonly #filter: Filter;
-  readonly #unsubscribe: () => void;
+  readonly #unsubscribe: (self: Subscriber) => void;
   readonly #signal: AbortSignal | undefined;
   #queue: EventEnvelope[] = [];
   #waiting: ((r: IteratorResult<EventEnvelope>) => void) | undefined;
   #failWaiting: ((err: unknown) => void) | undefined;
   #error: unknown;
   #done = false;
-  readonly #onAbort = () => this.#end();
+  // An aborted subscription ends at once: what it had not read yet is dropped.
+  readonly #onAbort = () => {
+    this.#queue = [];
+    this.#error = undefined;
+    this.#end();
+  };
 
-  constructor(filter: Filter, unsubscribe: () => void, signal?: AbortSignal) {
+  constructor(filter: Filter, unsubscribe: (self: Subscriber) => void, signal?: AbortSignal) {
     this.#filter = filter;
     this.#unsubscribe = unsubscribe;
     this.#signal = signal;
-    if (signal?.aborted) this.#end();
+    if (signal?.aborted) this.#onAbort();
     else signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
 
@@ -76,8 +81,9 @@ class Subscriber implements AsyncIterableIterator<EventEnvelope> {
   }
 
   return(): Promise<IteratorResult<EventEnvelope>> {
-    this.#end();
     this.#queue = [];
+    this.#error = undefined;
+    this.#end();
     return Promise.resolve({ value: undefined, done: true });
   }
 
@@ -88,7 +94,7 @@ class Subscriber implements AsyncIterableIterator<EventEnvelope> {
   #end(): void {
     if (this.#done) return;
     this.#done = true;
-    this.#unsubscribe();
+    this.#unsubscribe(this);
     this.#signal?.removeEventListener('abort', this.#onAbort);
     if (this.#waiting) {
       const [resolve, reject] = [this.#waiting, this.#failWaiting!];

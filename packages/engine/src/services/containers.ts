@@ -1,4 +1,4 @@
-import { containersService, type protobuf } from '@berth/api';
+import { containersService, events, type protobuf } from '@berth/api';
 import { invalidArgument } from '@berth/errdefs';
 import type { Any, Container, NewContainer } from '@berth/metadata';
 import type { EngineContext } from '../context';
@@ -24,6 +24,10 @@ type WireContainer = containersService.Container;
  *   `extensions.<name>`, `image`, `snapshotkey`); without one it replaces those five and
  *   requires `snapshotter` and `runtime.name` to be unchanged.
  * - `spec`, `runtime.options` and `extensions` are `Any`s stored opaquely and returned as sent.
+ * - After each successful Create/Update/Delete, as containerd: `/containers/create`
+ *   (ContainerCreate: id, image, runtime name and options), `/containers/update`
+ *   (ContainerUpdate: id, image, labels, snapshot_key, as stored) and `/containers/delete`
+ *   (ContainerDelete: id), in the call's namespace.
  */
 export function containersImpl(ctx: EngineContext): GrpcServiceImpl<(typeof containersService.Containers)['methods']> {
   const store = ctx.metadata.containers;
@@ -40,16 +44,32 @@ export function containersImpl(ctx: EngineContext): GrpcServiceImpl<(typeof cont
     }),
     create: unary(async (req, call) => {
       const ns = call.namespace();
-      return { container: toWire(store.create(ns, fromWire(required(req.container)))) };
+      const c = store.create(ns, fromWire(required(req.container)));
+      ctx.events.publish(ns, '/containers/create', events.ContainerCreate, {
+        id: c.id,
+        image: c.image,
+        runtime: { name: c.runtime.name, ...(c.runtime.options !== undefined && { options: c.runtime.options }) },
+      });
+      return { container: toWire(c) };
     }),
     update: unary(async (req, call) => {
       const ns = call.namespace();
       const c = required(req.container);
       if (c.id === '') throw invalidArgument('container id must not be empty');
-      return { container: toWire(store.update(ns, fromWire(c), req.updateMask?.paths ?? [])) };
+      const updated = store.update(ns, fromWire(c), req.updateMask?.paths ?? []);
+      ctx.events.publish(ns, '/containers/update', events.ContainerUpdate, {
+        id: updated.id,
+        image: updated.image,
+        labels: updated.labels,
+        snapshotKey: updated.snapshotKey,
+      });
+      return { container: toWire(updated) };
     }),
     delete: unary(async (req, call) => {
-      store.delete(call.namespace(), req.id);
+      const ns = call.namespace();
+      store.delete(ns, req.id);
+      ctx.gc.markDirty(); // its snapshot may be garbage now
+      ctx.events.publish(ns, '/containers/delete', events.ContainerDelete, { id: req.id });
       return {};
     }),
   };

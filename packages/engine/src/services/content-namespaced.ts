@@ -2,6 +2,7 @@ import { infoAdaptor, statusAdaptor } from '@berth/content';
 import type { BlobRef, CommitOptions, ContentStore, Info, ReaderAt, Status, WalkFunc, Writer, WriterOptions } from '@berth/content';
 import { alreadyExists, failedPrecondition, invalidArgument, isAlreadyExists, isNotFound, notFound } from '@berth/errdefs';
 import type { ContentRecord, MetadataStore, MetadataView } from '@berth/metadata';
+import type { GarbageCollector } from '../gc';
 import { isIdentifier, parseDigest, parseFilters, validateIdentifier, validateLabels, type Digest } from '@berth/spec';
 
 /**
@@ -13,8 +14,9 @@ import { isIdentifier, parseDigest, parseFilters, validateIdentifier, validateLa
  * - **Ownership.** Committing a blob makes the namespace own it, with the commit's labels.
  *   `info`, `readerAt`, `walk` and `update` are NotFound for a blob the namespace does not
  *   own, even when another namespace does. `delete` removes the namespace's ownership; the
- *   blob itself is deleted at once when no namespace owns it any more. (containerd leaves
- *   that to its garbage collector; berthd has none yet.)
+ *   blob itself is deleted at once when no namespace owns it any more, and the garbage
+ *   collector is told (what the blob's `gc.ref` labels held may be garbage now). The
+ *   collector removes the ownership of blobs nothing references (see `gc/collector.ts`).
  * - **Shared content** (containerd's default `content_sharing_policy = "shared"`): a writer
  *   whose expected digest and total size match a blob another namespace already committed
  *   takes ownership without writing the data again, and reports AlreadyExists (success).
@@ -82,9 +84,10 @@ export class NamespacedContentStore implements ContentStore {
         this.#dropFromLease(tx, { type: 'content', id: d });
         return tx.content.isReferenced(d);
       });
-      // No garbage collector yet: the last owner's delete removes the blob itself.
+      // The last owner's delete removes the blob at once, without waiting for a collection.
       if (!referenced) await this.#base.delete(d).catch(ignoreNotFound);
     });
+    this.#shared.gc?.markDirty();
   }
 
   async readerAt(desc: BlobRef): Promise<ReaderAt> {
@@ -239,6 +242,11 @@ export class NamespacedContentStore implements ContentStore {
  * The shared part of every namespace's view: the blob store, the metadata store, and a lock
  * per digest that serializes commits, shared-content adoption and deletes of one digest (so a
  * delete of the last owner cannot remove a blob another namespace is adopting).
+ *
+ * With `gc` (the engine's collector), each of those locked sections also runs inside
+ * `gc.gate.shared`: a commit moves the blob into the store before it records the ownership,
+ * and an adoption finds the blob before it records one, so a collection (which deletes every
+ * blob no namespace owns) must not run in between. Deletes tell the collector.
  */
 export class ContentNamespaces {
   readonly #tails = new Map<string, Promise<unknown>>();
@@ -247,6 +255,7 @@ export class ContentNamespaces {
   constructor(
     readonly base: ContentStore,
     readonly metadata: MetadataStore,
+    readonly gc?: Pick<GarbageCollector, 'gate' | 'markDirty'>,
   ) {}
 
   /** The store as `namespace` sees it, recording into `lease` when given. */
@@ -279,8 +288,15 @@ export class ContentNamespaces {
     return { ...status, offset: live.offset, updatedAt: live.updatedAt };
   }
 
-  /** Runs `fn` with `digest` locked against other `exclusive` calls of this instance. */
-  async exclusive<T>(digest: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` with `digest` locked against other `exclusive` calls of this instance, and
+   * inside the collector's gate (shared) when there is one. `fn` must not call `exclusive`.
+   */
+  exclusive<T>(digest: string, fn: () => Promise<T>): Promise<T> {
+    return this.gc ? this.gc.gate.shared(() => this.#locked(digest, fn)) : this.#locked(digest, fn);
+  }
+
+  async #locked<T>(digest: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.#tails.get(digest) ?? Promise.resolve();
     const run = previous.then(fn, fn);
     const tail = run.catch(() => {});

@@ -1,5 +1,5 @@
 import type { Info } from '@berth/content';
-import type { contentService, MessageInit } from '@berth/api';
+import { events, type contentService, type MessageInit } from '@berth/api';
 import { outOfRange } from '@berth/errdefs';
 import { parseDigest } from '@berth/spec';
 import type { EngineContext } from '../context';
@@ -24,8 +24,10 @@ export const LIST_BATCH = 100;
  *   `labels.<key>`; `''` deletes; no mask replaces them), per namespace.
  * - List: the namespace's blobs matching the filters (`digest`, `size`, `labels.<key>`), in
  *   batches of 100.
- * - Delete: drops the namespace's ownership; the last owner's delete removes the blob (no
- *   garbage collector yet).
+ * - Delete: drops the namespace's ownership; the last owner's delete removes the blob, and the
+ *   garbage collector is told (what the blob's labels referenced may be garbage now). Then
+ *   publishes `/content/delete` (ContentDelete: digest) in the call's namespace, as
+ *   containerd's content service does.
  * - Read: `offset` (≤ 0 reads from the start; past the end is OutOfRange) and `size` (0 reads to
  *   the end), in chunks of at most 1 MiB.
  * - Status, ListStatuses (filters on `ref`, `expected`, `total`, `offset`; `""` matches all),
@@ -36,7 +38,7 @@ export const LIST_BATCH = 100;
  */
 export function contentImpl(
   ctx: EngineContext,
-  namespaces: ContentNamespaces = new ContentNamespaces(ctx.content, ctx.metadata),
+  namespaces: ContentNamespaces = new ContentNamespaces(ctx.content, ctx.metadata, ctx.gc),
 ): GrpcServiceImpl<(typeof contentService.Content)['methods']> {
   const storeOf = (call: CallContext): NamespacedContentStore => namespaces.store(call.namespace(), call.lease);
 
@@ -62,7 +64,9 @@ export function contentImpl(
     }),
 
     delete: unary(async (req, call) => {
+      const ns = call.namespace();
       await storeOf(call).delete(req.digest);
+      ctx.events.publish(ns, '/content/delete', events.ContentDelete, { digest: req.digest });
       return {};
     }),
 

@@ -19,7 +19,7 @@ import { versionImpl } from './version';
  */
 export function startImagesTestEngine(opts: TestEngineOptions = {}): Promise<TestEngine> {
   return startTestEngine((server, ctx) => {
-    const contentNamespaces = new ContentNamespaces(ctx.content, ctx.metadata);
+    const contentNamespaces = new ContentNamespaces(ctx.content, ctx.metadata, ctx.gc);
     addService(server, versionService.Version, versionImpl());
     addService(server, health.Health, healthImpl());
     addService(server, introspectionService.Introspection, introspectionImpl(ctx.root, () => []));

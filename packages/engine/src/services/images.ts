@@ -1,4 +1,4 @@
-import type { imagesService, types } from '@berth/api';
+import { imagesService, type types } from '@berth/api';
 import { invalidArgument } from '@berth/errdefs';
 import type { Image, ImageTarget, ImageUpdate, NewImage } from '@berth/metadata';
 import type { Digest } from '@berth/spec';
@@ -20,10 +20,13 @@ type WireImage = imagesService.Image;
  * - Update: NotFound for an unknown name (`ctr images import` relies on it); mask paths
  *   `labels`, `labels.<k>`, `target`, `annotations`, `annotations.<k>`; no mask replaces labels
  *   and target.
- * - Delete: `sync` is accepted, but there is no garbage collector yet, so nothing is collected
- *   (the image's content and snapshots stay until their owners delete them).
+ * - Delete: the record only; the garbage collector then removes the content and snapshots
+ *   nothing else holds (shortly after; with `sync`, before the call answers, as containerd's
+ *   `ScheduleAndWait`).
  *
- * No events are published (there is no Events service in berthd yet).
+ * After each successful Create/Update/Delete: `/images/create` / `/images/update` (ImageCreate,
+ * ImageUpdate: name and the stored labels) and `/images/delete` (ImageDelete: name) in the
+ * call's namespace, as containerd's images service publishes them.
  */
 export function imagesImpl(ctx: EngineContext): GrpcServiceImpl<(typeof imagesService.Images)['methods']> {
   const store = ctx.metadata.images;
@@ -32,17 +35,24 @@ export function imagesImpl(ctx: EngineContext): GrpcServiceImpl<(typeof imagesSe
     list: unary(async (req, call) => ({ images: store.list(call.namespace(), req.filters).map(imageToWire) })),
     create: unary(async (req, call) => {
       const ns = call.namespace();
-      return { image: imageToWire(store.create(ns, imageFromWire(required(req.image)))) };
+      const created = store.create(ns, imageFromWire(required(req.image)));
+      ctx.events.publish(ns, '/images/create', imagesService.ImageCreate, { name: created.name, labels: created.labels });
+      return { image: imageToWire(created) };
     }),
     update: unary(async (req, call) => {
       const ns = call.namespace();
       const image = required(req.image);
       if (image.name === '') throw invalidArgument('image name must not be empty');
-      return { image: imageToWire(store.update(ns, imageFromWire(image) as ImageUpdate, req.updateMask?.paths ?? [])) };
+      const updated = store.update(ns, imageFromWire(image) as ImageUpdate, req.updateMask?.paths ?? []);
+      ctx.events.publish(ns, '/images/update', imagesService.ImageUpdate, { name: updated.name, labels: updated.labels });
+      return { image: imageToWire(updated) };
     }),
     delete: unary(async (req, call) => {
-      // `sync` would wait for the garbage collection the delete triggers: there is none yet.
-      store.delete(call.namespace(), req.name);
+      const ns = call.namespace();
+      store.delete(ns, req.name);
+      ctx.events.publish(ns, '/images/delete', imagesService.ImageDelete, { name: req.name });
+      ctx.gc.markDirty();
+      if (req.sync) await ctx.gc.collect();
       return {};
     }),
   };

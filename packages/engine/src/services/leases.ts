@@ -13,9 +13,8 @@ import { timestampOf } from '../grpc/convert';
  * - Create with an empty id generates one (`newLeaseId`); AlreadyExists for a taken id. Clients
  *   usually bring their own: ctr and the Go client generate `<nanos>-<base64url>` ids and set
  *   `containerd.io/gc.expire`, which is only a label here (the collector reads it).
- * - Delete is NotFound for an unknown lease. `sync` is accepted, but there is no garbage
- *   collector yet, so nothing is collected (synchronously or not): the lease's resources stay
- *   until one exists.
+ * - Delete is NotFound for an unknown lease. What the lease held is left to the garbage
+ *   collector (shortly after; with `sync`, before the call answers).
  * - List filters on `id` and `labels.<key>`. AddResource / DeleteResource / ListResources take
  *   containerd's resource types (`content`, `ingests`, `snapshots/<snapshotter>`);
  *   DeleteResource of a resource the lease does not hold is fine.
@@ -29,8 +28,8 @@ export function leasesImpl(ctx: EngineContext): GrpcServiceImpl<(typeof leasesSe
     }),
     delete: unary(async (req, call) => {
       store.delete(call.namespace(), req.id);
-      // TODO(gc): with a collector, `sync` means: run it now and answer once it is done.
-      if (req.sync) ctx.log.debug(`lease "${req.id}": sync delete requested; no garbage collector yet`);
+      ctx.gc.markDirty();
+      if (req.sync) await ctx.gc.collect();
       return {};
     }),
     list: unary(async (req, call) => ({ leases: store.list(call.namespace(), req.filters).map(toWire) })),
@@ -42,6 +41,7 @@ export function leasesImpl(ctx: EngineContext): GrpcServiceImpl<(typeof leasesSe
     deleteResource: unary(async (req, call) => {
       const ns = call.namespace();
       store.deleteResource(ns, req.id, resourceOf(req.resource));
+      ctx.gc.markDirty();
       return {};
     }),
     listResources: unary(async (req, call) => ({ resources: store.listResources(call.namespace(), req.id) })),

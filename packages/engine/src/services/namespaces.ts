@@ -1,4 +1,4 @@
-import { namespacesService } from '@berth/api';
+import { events, namespacesService } from '@berth/api';
 import { invalidArgument, isNotFound } from '@berth/errdefs';
 import type { Namespace } from '@berth/metadata';
 import type { EngineContext } from '../context';
@@ -20,6 +20,10 @@ import { unary, type GrpcServiceImpl } from '../grpc/service';
  *   (with `''` or absent) delete one label; no mask replaces them all.
  * - Delete is NotFound when absent (`ctr namespaces rm` tolerates that) and FailedPrecondition
  *   while the namespace still owns anything (the store names what).
+ * - After each successful Create/Update/Delete: `/namespaces/create`, `/namespaces/update`
+ *   (NamespaceCreate/NamespaceUpdate: name and the request's labels) and `/namespaces/delete`
+ *   (NamespaceDelete: name), published *in the namespace concerned* (not the caller's), as
+ *   containerd 1.7 does.
  */
 export function namespacesImpl(ctx: EngineContext): GrpcServiceImpl<(typeof namespacesService.Namespaces)['methods']> {
   const store = ctx.metadata.namespaces;
@@ -36,14 +40,19 @@ export function namespacesImpl(ctx: EngineContext): GrpcServiceImpl<(typeof name
     list: unary(async (req) => ({ namespaces: store.list(req.filter ? [req.filter] : []).map(toWire) })),
     create: unary(async (req) => {
       const ns = required(req.namespace);
-      return { namespace: toWire(store.create(ns.name, ns.labels)) };
+      const created = store.create(ns.name, ns.labels);
+      ctx.events.publish(ns.name, '/namespaces/create', events.NamespaceCreate, { name: ns.name, labels: ns.labels });
+      return { namespace: toWire(created) };
     }),
     update: unary(async (req) => {
       const ns = required(req.namespace);
-      return { namespace: toWire(store.update({ name: ns.name, labels: ns.labels }, req.updateMask?.paths ?? [])) };
+      const updated = store.update({ name: ns.name, labels: ns.labels }, req.updateMask?.paths ?? []);
+      ctx.events.publish(ns.name, '/namespaces/update', events.NamespaceUpdate, { name: ns.name, labels: ns.labels });
+      return { namespace: toWire(updated) };
     }),
     delete: unary(async (req) => {
       store.delete(req.name);
+      ctx.events.publish(req.name, '/namespaces/delete', events.NamespaceDelete, { name: req.name });
       return {};
     }),
   };

@@ -1,4 +1,4 @@
-import { snapshotsService, type protobuf, type types } from '@berth/api';
+import { events, snapshotsService, type protobuf, type types } from '@berth/api';
 import { BerthError, invalidArgument, isNotFound } from '@berth/errdefs';
 import type { MetadataView, SnapshotRecord } from '@berth/metadata';
 import type { Info, Kind, Mount, Snapshotter } from '@berth/snapshots';
@@ -36,12 +36,20 @@ export function backendKey(ns: string, key: string): string {
  * - Order of writes: the ownership record (and the lease resource, when the call has a
  *   `containerd-lease`) is written first, in one transaction, then the backend is changed; if
  *   that fails the record is taken back. A crash in between leaves a record without a backend
- *   snapshot: List skips it and Remove deletes it.
+ *   snapshot: List skips it and Remove deletes it. Both steps run inside `ctx.gc.gate.shared`,
+ *   so a garbage collection never sees one without the other; Remove marks the collector
+ *   dirty (the parent may be garbage now). A snapshot nothing references (no container, lease,
+ *   `containerd.io/gc.root` or `gc.ref` label) is the collector's.
  * - An empty or unknown snapshotter name is InvalidArgument (`snapshotter not loaded: x`), as
  *   in containerd. Remove of a snapshot with children is FailedPrecondition (from the backend).
  * - Update takes the field mask `labels` / `labels.<k>` (no mask: replace all labels; `''`
  *   deletes one); anything else is InvalidArgument. Cleanup is a no-op: the backends delete a
  *   removed snapshot's directory at once.
+ * - Events, as containerd's snapshots service: after a successful Prepare `/snapshot/prepare`
+ *   (SnapshotPrepare: key, parent, snapshotter), Commit `/snapshot/commit` (SnapshotCommit: key,
+ *   name, snapshotter) and Remove `/snapshot/remove` (SnapshotRemove: key, snapshotter), with the
+ *   client's keys, in the call's namespace. View publishes nothing, nor does the unpack path,
+ *   which uses the snapshotters directly.
  */
 export function snapshotsImpl(ctx: EngineContext): GrpcServiceImpl<(typeof snapshotsService.Snapshots)['methods']> {
   const owners = ctx.metadata.snapshots;
@@ -65,8 +73,16 @@ export function snapshotsImpl(ctx: EngineContext): GrpcServiceImpl<(typeof snaps
     };
   }
 
-  /** Records `key` for `ns` (and the call's lease), runs `change` on the backend, and takes the record back if that fails. */
-  async function create<T>(call: CallContext, snapshotter: string, key: string, labels: Record<string, string>, change: () => Promise<T>): Promise<T> {
+  /**
+   * Records `key` for `ns` (and the call's lease), runs `change` on the backend, and takes the
+   * record back if that fails; inside the collector's gate, so a collection sees both steps or
+   * neither.
+   */
+  function create<T>(call: CallContext, snapshotter: string, key: string, labels: Record<string, string>, change: () => Promise<T>): Promise<T> {
+    return ctx.gc.gate.shared(() => recordThen(call, snapshotter, key, labels, change));
+  }
+
+  async function recordThen<T>(call: CallContext, snapshotter: string, key: string, labels: Record<string, string>, change: () => Promise<T>): Promise<T> {
     const ns = call.namespace();
     ctx.metadata.transaction((tx) => {
       tx.snapshots.add(ns, snapshotter, key, labels);
@@ -101,6 +117,7 @@ export function snapshotsImpl(ctx: EngineContext): GrpcServiceImpl<(typeof snaps
     if (req.key === '') throw invalidArgument('snapshot key must not be empty');
     const parent = req.parent === '' ? undefined : backendKey(ns, req.parent);
     const mounts = await create(call, req.snapshotter, req.key, req.labels, () => sn[kind](backendKey(ns, req.key), parent, { signal: call.signal }));
+    if (kind === 'prepare') ctx.events.publish(ns, '/snapshot/prepare', events.SnapshotPrepare, { key: req.key, parent: req.parent, snapshotter: req.snapshotter });
     return { mounts: mounts.map(mountOf) };
   }
 
@@ -123,21 +140,27 @@ export function snapshotsImpl(ctx: EngineContext): GrpcServiceImpl<(typeof snaps
         tx.snapshots.remove(ns, req.snapshotter, req.key);
         if (call.lease) dropLeaseResource(tx, ns, call.lease, req.snapshotter, req.key);
       });
+      ctx.events.publish(ns, '/snapshot/commit', events.SnapshotCommit, { key: req.key, name: req.name, snapshotter: req.snapshotter });
       return {};
     }),
 
     remove: unary(async (req, call) => {
-      const { sn, ns, bkey } = await owned(call, req.snapshotter, req.key);
-      try {
-        await sn.remove(bkey);
-      } catch (err) {
-        // A record whose backend snapshot is gone (a crash between the two writes) is removed all the same.
-        if (!isNotFound(err)) throw clientError(err, ns);
-      }
-      ctx.metadata.transaction((tx) => {
-        tx.snapshots.remove(ns, req.snapshotter, req.key);
-        if (call.lease) dropLeaseResource(tx, ns, call.lease, req.snapshotter, req.key);
+      const ns = await ctx.gc.gate.shared(async () => {
+        const { sn, ns, bkey } = await owned(call, req.snapshotter, req.key);
+        try {
+          await sn.remove(bkey);
+        } catch (err) {
+          // A record whose backend snapshot is gone (a crash between the two writes) is removed all the same.
+          if (!isNotFound(err)) throw clientError(err, ns);
+        }
+        ctx.metadata.transaction((tx) => {
+          tx.snapshots.remove(ns, req.snapshotter, req.key);
+          if (call.lease) dropLeaseResource(tx, ns, call.lease, req.snapshotter, req.key);
+        });
+        return ns;
       });
+      ctx.gc.markDirty(); // its parent, and what its labels referenced, may be garbage now
+      ctx.events.publish(ns, '/snapshot/remove', events.SnapshotRemove, { key: req.key, snapshotter: req.snapshotter });
       return {};
     }),
 

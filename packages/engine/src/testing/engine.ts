@@ -5,6 +5,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { openEngineContext, type EngineContext } from '../context';
 import { startServer, type Berthd } from '../daemon/daemon';
 import { silentLogger, type Logger } from '../daemon/log';
+import type { GcSchedulerOptions } from '../gc';
 
 /** A berthd on a fresh temp dir, serving what the test registered. */
 export interface TestEngine extends Berthd {
@@ -21,6 +22,8 @@ export interface TestEngineOptions {
   prefix?: string;
   /** Keep the temp dir after `stop()` (to look at it after a failure). */
   keep?: boolean;
+  /** The garbage collector's schedule (see `openEngineContext`); default: only when asked. */
+  gc?: Omit<GcSchedulerOptions, 'log'>;
 }
 
 /**
@@ -47,7 +50,7 @@ export async function startTestEngine(
   let berthd: Berthd;
   try {
     berthd = await startServer({ root, state }, async (server) => {
-      ctx = openEngineContext({ root, state, log: opts.log ?? silentLogger });
+      ctx = openEngineContext({ root, state, log: opts.log ?? silentLogger, ...(opts.gc && { gc: opts.gc }) });
       await register(server, ctx);
     });
   } catch (err) {
@@ -62,7 +65,7 @@ export async function startTestEngine(
     ctx: opened,
     async stop() {
       await berthd.stop();
-      opened.close();
+      await opened.close();
       if (!opts.keep) await rm(dir, { recursive: true, force: true });
     },
   };
