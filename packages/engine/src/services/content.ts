@@ -78,6 +78,11 @@ export function contentImpl(
         if (start > reader.size) throw outOfRange(`content ${digest}: read past object length ${reader.size} bytes`);
         const end = req.size > 0 ? Math.min(reader.size, start + req.size) : reader.size;
         if (end === start) return;
+        if (end - start <= READ_CHUNK_BYTES) {
+          // Manifests, configs, indexes: one positional read and one message, no stream machinery.
+          await sendUnlessCancelled(send, { offset: start, data: await reader.read(start, end - start) }, call.signal);
+          return;
+        }
         const stream = reader.createReadStream({ start, end: end - 1, chunkSize: READ_CHUNK_BYTES, signal: call.signal });
         let offset = start;
         for await (const chunk of stream as AsyncIterable<Buffer>) {
