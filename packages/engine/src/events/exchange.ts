@@ -15,8 +15,16 @@ export function createEventExchange(): EventExchange {
   return {
     publish<T>(namespace: string, topic: string, type: MessageCodec<T>, event: MessageInit<T>) {
       if (subscribers.size === 0) return;
-      const fields = type.create(event) as Record<string, unknown>;
-      deliver({ timestamp: new Date(), namespace, topic, typeUrl: type.typeName, value: type.encode(event), fields });
+      let fields: Record<string, unknown>;
+      let value: Uint8Array;
+      try {
+        fields = type.create(event) as Record<string, unknown>;
+        value = type.encode(event);
+      } catch {
+        // Only a payload of the wrong shape gets here; it must not fail the change it announces.
+        return;
+      }
+      deliver({ timestamp: new Date(), namespace, topic, typeUrl: type.typeName, value, fields });
     },
     forward: deliver,
     subscribe(filters = [], signal) {
