@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startRegistry, type TestRegistry } from '@berth/registry/testing';
 import { testImage } from '@berth/testimages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEngine } from './engine';
@@ -21,37 +20,16 @@ const canRun = process.getuid?.() === 0 && hasCtr && existsSync(REGISTRY);
 const LS = ['REF', 'TYPE', 'DIGEST', 'SIZE', 'PLATFORMS', 'LABELS'] as const;
 
 let base: string;
-let registry: ChildProcess | undefined;
+let registry: TestRegistry | undefined;
 let host: string;
 let pusher: Berthd;
 let puller: Berthd;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function startRegistry(dir: string): Promise<string> {
-  const port = await freePort();
-  await mkdir(join(dir, 'data'), { recursive: true });
-  const config = join(dir, 'config.yml');
-  await writeFile(config, `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\nhttp:\n  addr: 127.0.0.1:${port}\nlog:\n  level: error\n`);
-  registry = spawn(REGISTRY, ['serve', config], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    const up = await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.ok, () => false);
-    if (up) return `127.0.0.1:${port}`;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('docker-registry did not start');
-}
-
 beforeAll(async () => {
   if (!canRun) return;
   base = await mkdtemp(join(tmpdir(), 'berth-registry-ctr-'));
-  host = await startRegistry(join(base, 'registry'));
+  registry = await startRegistry();
+  host = registry.host;
   pusher = await startEngine({ root: join(base, 'a', 'root'), state: join(base, 'a', 'state') });
   puller = await startEngine({ root: join(base, 'b', 'root'), state: join(base, 'b', 'state') });
 });
@@ -59,7 +37,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await pusher?.stop();
   await puller?.stop();
-  registry?.kill('SIGKILL');
+  await registry?.stop();
   if (base) await rm(base, { recursive: true, force: true });
 });
 
