@@ -9,6 +9,7 @@ import { health } from '@berth/api';
 import { ErrorKind, kindOf } from '@berth/errdefs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Berthd } from './daemon/daemon';
+import { createLogger } from './daemon/log';
 import { startEngine } from './engine';
 import { callContext } from './grpc/context';
 import { API_VERSION } from './services/version';
@@ -97,6 +98,28 @@ describe('berthd', () => {
     expect(existsSync(address)).toBe(false);
     expect(existsSync(join(dir, 'root', 'berthd.lock'))).toBe(false);
     expect(log).toMatch(/SIGTERM: stopping/);
+  });
+});
+
+describe('debug log', () => {
+  it('logs every call with its method and duration at debug level, and nothing of it at info', async () => {
+    for (const level of ['debug', 'info'] as const) {
+      const lines: string[] = [];
+      const dir = join(base, `log-${level}`);
+      const d = await startEngine({ root: join(dir, 'root'), state: join(dir, 'state'), log: createLogger(level, (l) => void lines.push(l)) });
+      try {
+        await ctr(d.address, 'version');
+        await ctr(d.address, 'namespaces', 'rm', 'nope').catch(() => {});
+      } finally {
+        await d.stop();
+      }
+      const rpcs = lines.filter((l) => / debug rpc /.test(l));
+      if (level === 'info') expect(rpcs).toEqual([]);
+      else {
+        expect(rpcs.some((l) => /rpc \/containerd\.services\.version\.v1\.Version\/Version \d+\.\dms$/.test(l.trim()))).toBe(true);
+        expect(rpcs.some((l) => /rpc \/containerd\.services\.namespaces\.v1\.Namespaces\/Delete \d+\.\dms error: .*not found/.test(l.trim()))).toBe(true);
+      }
+    }
   });
 });
 

@@ -3,7 +3,7 @@ import { openEngineContext, type EngineContext } from './context';
 import type { EventExchange } from './events';
 import { resolveOptions, startServer, type Berthd, type BerthdOptions } from './daemon/daemon';
 import { silentLogger, type Logger } from './daemon/log';
-import { addService } from './grpc/service';
+import { addService, type CallObserver } from './grpc/service';
 import { containersImpl } from './services/containers';
 import { contentImpl } from './services/content';
 import { ContentNamespaces } from './services/content-namespaced';
@@ -64,21 +64,24 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Berthd> {
     // The collector runs after deletions, every minute and once at start (containerd's schedule).
     const opened = openEngineContext({ root: o.root, state: o.state, log, gc: {} });
     ctx = opts.events ? { ...opened, events: opts.events } : opened;
-    addService(server, versionService.Version, versionImpl());
-    addService(server, health.Health, healthImpl());
-    addService(server, introspectionService.Introspection, introspectionImpl(o.root, () => GRPC_PLUGINS));
-    addService(server, eventsService.Events, eventsImpl(ctx));
-    addService(server, namespacesService.Namespaces, namespacesImpl(ctx));
-    addService(server, leasesService.Leases, leasesImpl(ctx));
-    addService(server, containersService.Containers, containersImpl(ctx));
-    addService(server, snapshotsService.Snapshots, snapshotsImpl(ctx));
+    // At debug level every call is logged with its duration, as containerd's debug log does.
+    const observe: CallObserver | undefined = log.enabled?.('debug') === false ? undefined : (path, ms, err) =>
+      log.debug(`rpc ${path} ${ms.toFixed(1)}ms${err === undefined ? '' : ` error: ${err instanceof Error ? err.message : String(err)}`}`);
+    addService(server, versionService.Version, versionImpl(), observe);
+    addService(server, health.Health, healthImpl(), observe);
+    addService(server, introspectionService.Introspection, introspectionImpl(o.root, () => GRPC_PLUGINS), observe);
+    addService(server, eventsService.Events, eventsImpl(ctx), observe);
+    addService(server, namespacesService.Namespaces, namespacesImpl(ctx), observe);
+    addService(server, leasesService.Leases, leasesImpl(ctx), observe);
+    addService(server, containersService.Containers, containersImpl(ctx), observe);
+    addService(server, snapshotsService.Snapshots, snapshotsImpl(ctx), observe);
     // One ContentNamespaces for the whole engine: digest locks and ingest progress are shared.
     const contentNamespaces = new ContentNamespaces(ctx.content, ctx.metadata, ctx.gc);
-    addService(server, contentService.Content, contentImpl(ctx, contentNamespaces));
-    addService(server, imagesService.Images, imagesImpl(ctx));
-    addService(server, diffService.Diff, diffImpl(ctx, contentNamespaces));
+    addService(server, contentService.Content, contentImpl(ctx, contentNamespaces), observe);
+    addService(server, imagesService.Images, imagesImpl(ctx), observe);
+    addService(server, diffService.Diff, diffImpl(ctx, contentNamespaces), observe);
     tasks = new TaskManager(ctx, { runtime: o.runtime });
-    addService(server, tasksService.Tasks, tasksImpl(ctx, { manager: tasks }));
+    addService(server, tasksService.Tasks, tasksImpl(ctx, { manager: tasks }), observe);
     // Before serving, as containerd's loadExistingTasks: the tasks that outlived the last berthd
     // are live again, and those whose shim died are cleaned up (bounded: a slow shim goes on in the background).
     await tasks.restore();

@@ -40,13 +40,21 @@ function kindOfMethod(m: AnyMethodDefinition): MethodImpl<unknown, unknown>['kin
   return 'unary';
 }
 
+/** Sees every call when it ends: its method path, how long the handler took, and its error if it failed. */
+export type CallObserver = (path: string, ms: number, error?: unknown) => void;
+
 /**
  * Adds `service` to a grpc-js server with `impl`: messages are (de)serialized with the codecs
  * generated from proto/, errors become gRPC statuses through @berth/errdefs (so NotFound
  * stays NotFound on the wire), and every handler gets a CallContext. Throws at registration
  * when an implementation's kind does not match its method's streaming flags.
  */
-export function addService<M extends Record<string, AnyMethodDefinition>>(server: grpc.Server, service: ServiceDefinition<M>, impl: GrpcServiceImpl<M>): void {
+export function addService<M extends Record<string, AnyMethodDefinition>>(
+  server: grpc.Server,
+  service: ServiceDefinition<M>,
+  impl: GrpcServiceImpl<M>,
+  observe?: CallObserver,
+): void {
   const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   const handlers: Record<string, grpc.UntypedHandleCall> = {};
   for (const [key, method] of Object.entries(service.methods)) {
@@ -64,7 +72,7 @@ export function addService<M extends Record<string, AnyMethodDefinition>>(server
       responseDeserialize: (b: Buffer) => m.responseType.decode(b),
       originalName: key,
     };
-    handlers[key] = handlerFor(mi);
+    handlers[key] = handlerFor(mi, observe && timed(m.path, observe));
   }
   server.addService(definition as grpc.ServiceDefinition, handlers);
 }
@@ -75,12 +83,26 @@ function abortSignalOf(call: { on(event: 'cancelled', f: () => void): unknown })
   return ac.signal;
 }
 
-function handlerFor(mi: MethodImpl<unknown, unknown>): grpc.UntypedHandleCall {
+/** Wraps a handler's promise so that `observe` sees when it settles. */
+function timed(path: string, observe: CallObserver): <T>(p: Promise<T>) => Promise<T> {
+  return (p) => {
+    const start = performance.now();
+    return p.then(
+      (v) => (observe(path, performance.now() - start), v),
+      (err: unknown) => {
+        observe(path, performance.now() - start, err);
+        throw err;
+      },
+    );
+  };
+}
+
+function handlerFor(mi: MethodImpl<unknown, unknown>, wrap: <T>(p: Promise<T>) => Promise<T> = (p) => p): grpc.UntypedHandleCall {
   switch (mi.kind) {
     case 'unary':
       return ((call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         const ctx = callContext(call.metadata, abortSignalOf(call));
-        mi.handle(call.request, ctx).then(
+        wrap(mi.handle(call.request, ctx)).then(
           (res) => callback(null, res),
           (err: unknown) => callback(toGrpcStatus(err)),
         );
@@ -88,7 +110,7 @@ function handlerFor(mi: MethodImpl<unknown, unknown>): grpc.UntypedHandleCall {
     case 'serverStream':
       return ((call: grpc.ServerWritableStream<unknown, unknown>) => {
         const ctx = callContext(call.metadata, abortSignalOf(call));
-        mi.handle(call.request, ctx, (res) => write(call, res)).then(
+        wrap(mi.handle(call.request, ctx, (res) => write(call, res))).then(
           () => call.end(),
           // grpc-js sends a streaming call's status on 'error'; destroy() would send none.
           (err: unknown) => call.emit('error', toGrpcStatus(err)),
@@ -97,7 +119,7 @@ function handlerFor(mi: MethodImpl<unknown, unknown>): grpc.UntypedHandleCall {
     case 'clientStream':
       return ((call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         const ctx = callContext(call.metadata, abortSignalOf(call));
-        mi.handle(call.iterator({ destroyOnReturn: false }) as AsyncIterable<unknown>, ctx).then(
+        wrap(mi.handle(call.iterator({ destroyOnReturn: false }) as AsyncIterable<unknown>, ctx)).then(
           (res) => callback(null, res),
           (err: unknown) => callback(toGrpcStatus(err)),
         );
@@ -107,7 +129,7 @@ function handlerFor(mi: MethodImpl<unknown, unknown>): grpc.UntypedHandleCall {
         const ctx = callContext(call.metadata, abortSignalOf(call));
         // Leaving a `for await` over the call itself would destroy it before the final status.
         const requests = call.iterator({ destroyOnReturn: false }) as AsyncIterable<unknown>;
-        mi.handle(requests, ctx, (res) => write(call, res)).then(
+        wrap(mi.handle(requests, ctx, (res) => write(call, res))).then(
           () => call.end(),
           (err: unknown) => call.emit('error', toGrpcStatus(err)),
         );
