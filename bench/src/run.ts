@@ -11,6 +11,7 @@ import { containerMemoryBenchmark, containerRunBenchmark } from './containers';
 import { ctrImportBenchmark } from './ctr-import';
 import { ctrRunBenchmarkConcurrent, ctrRunBenchmarkSingle } from './ctr-run';
 import { engineMemoryBenchmark } from './engine-memory';
+import { registryPullBenchmark } from './registry-pull';
 
 const benchmarks: Benchmark[] = [
   ingestBenchmark,
@@ -23,6 +24,7 @@ const benchmarks: Benchmark[] = [
   ctrRunBenchmarkSingle,
   ctrRunBenchmarkConcurrent,
   engineMemoryBenchmark,
+  registryPullBenchmark,
 ];
 
 async function main(argv: string[]): Promise<number> {

@@ -1,4 +1,4 @@
-import { containersService, contentService, diffService, eventsService, health, imagesService, introspectionService, leasesService, namespacesService, snapshotsService, tasksService, versionService } from '@berth/api';
+import { containersService, contentService, diffService, eventsService, health, imagesService, introspectionService, leasesService, namespacesService, snapshotsService, streamingService, tasksService, transferService, versionService } from '@berth/api';
 import { openEngineContext, type EngineContext } from './context';
 import type { EventExchange } from './events';
 import { resolveOptions, startServer, type Berthd, type BerthdOptions } from './daemon/daemon';
@@ -15,6 +15,10 @@ import { introspectionImpl, type PluginInfo } from './services/introspection';
 import { leasesImpl } from './services/leases';
 import { namespacesImpl } from './services/namespaces';
 import { snapshotsImpl } from './services/snapshots';
+import { streamingImpl } from './services/streaming';
+import { transferImpl } from './services/transfer';
+import type { RegistrySettings } from './transfer/registry';
+import { StreamManager } from './transfer/streams';
 import { TaskManager, tasksImpl } from './services/tasks';
 import { versionImpl } from './services/version';
 
@@ -27,6 +31,8 @@ export interface EngineOptions extends BerthdOptions {
    * `/tasks/exit` and `/tasks/delete` of tasks whose shim died while berthd was down.
    */
   events?: EventExchange;
+  /** Registry credentials and settings for server-side pull and push (Transfer). */
+  registry?: RegistrySettings;
 }
 
 /** The gRPC services berthd serves so far, as Introspection reports them. */
@@ -45,6 +51,9 @@ const GRPC_PLUGINS: PluginInfo[] = [
   { type: 'io.containerd.grpc.v1', id: 'diff' },
   { type: 'io.containerd.differ.v1', id: 'walking' },
   { type: 'io.containerd.grpc.v1', id: 'tasks' },
+  { type: 'io.containerd.grpc.v1', id: 'streaming' },
+  { type: 'io.containerd.grpc.v1', id: 'transfer' },
+  { type: 'io.containerd.transfer.v1', id: 'local' },
   { type: 'io.containerd.runtime.v2', id: 'task' },
   { type: 'io.containerd.snapshotter.v1', id: 'overlayfs' },
   { type: 'io.containerd.snapshotter.v1', id: 'native' },
@@ -52,7 +61,7 @@ const GRPC_PLUGINS: PluginInfo[] = [
 
 /**
  * Starts berthd in this process: the gRPC server on its unix socket with the services wired so
- * far (Version, Introspection, grpc.health.v1, Namespaces, Leases, Containers, Snapshots, Content, Images, Diff, Events, Tasks through berth-shim). `stop()` ends it; containers keep running.
+ * far (Version, Introspection, grpc.health.v1, Namespaces, Leases, Containers, Snapshots, Content, Images, Diff, Events, Streaming, Transfer (server-side pull and push), Tasks through berth-shim). `stop()` ends it; containers keep running.
  */
 export async function startEngine(opts: EngineOptions = {}): Promise<Berthd> {
   const log = opts.log ?? silentLogger;
@@ -80,6 +89,9 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Berthd> {
     addService(server, contentService.Content, contentImpl(ctx, contentNamespaces), observe);
     addService(server, imagesService.Images, imagesImpl(ctx), observe);
     addService(server, diffService.Diff, diffImpl(ctx, contentNamespaces), observe);
+    const streams = new StreamManager();
+    addService(server, streamingService.Streaming, streamingImpl(streams), observe);
+    addService(server, transferService.Transfer, transferImpl(ctx, { contentNamespaces, streams, ...(opts.registry ? { registry: opts.registry } : {}) }), observe);
     tasks = new TaskManager(ctx, { runtime: o.runtime });
     addService(server, tasksService.Tasks, tasksImpl(ctx, { manager: tasks }), observe);
     // Before serving, as containerd's loadExistingTasks: the tasks that outlived the last berthd
