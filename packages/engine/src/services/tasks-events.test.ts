@@ -1,18 +1,10 @@
-import { containersService, contentService, diffService, imagesService, leasesService, namespacesService, snapshotsService, tasksService } from '@berth/api';
-import { imageReference, testImage } from '@berth/testimages';
+import { tasksService } from '@berth/api';
+import { imageReference } from '@berth/testimages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addService } from '../grpc/service';
-import { createGrpcClient, ctrTable, hasCtr, runCtr, startTestEngine, type GrpcClient, type TestEngine } from '../testing';
-import { containersImpl } from './containers';
-import { contentImpl } from './content';
-import { ContentNamespaces } from './content-namespaced';
-import { diffImpl } from './diff';
-import { imagesImpl } from './images';
-import { leasesImpl } from './leases';
-import { namespacesImpl } from './namespaces';
-import { snapshotsImpl } from './snapshots';
-import { TASK_TOPICS, TaskShims, tasksImpl } from './tasks';
+import { createGrpcClient, ctrTable, hasCtr, runCtr, type GrpcClient, type TestEngine } from '../testing';
+import { TASK_TOPICS, TaskShims } from './tasks';
 import { TaskEventLog } from './tasks-event-log';
+import { startTasksTestEngine } from './tasks-test-engine';
 
 // The task events berthd publishes (containerd's topics and payloads), seen through the engine's
 // event exchange while the real ctr drives real tasks. Root only.
@@ -25,26 +17,9 @@ const ref = imageReference('busybox');
 
 beforeAll(async () => {
   if (!isRoot || !hasCtr) return;
-  engine = await startTestEngine(
-    (server, ctx) => {
-      shims = new TaskShims(ctx, { idleExitMs: 600_000 });
-      const cn = new ContentNamespaces(ctx.content, ctx.metadata, ctx.gc);
-      addService(server, namespacesService.Namespaces, namespacesImpl(ctx));
-      addService(server, leasesService.Leases, leasesImpl(ctx));
-      addService(server, containersService.Containers, containersImpl(ctx));
-      addService(server, snapshotsService.Snapshots, snapshotsImpl(ctx));
-      addService(server, contentService.Content, contentImpl(ctx, cn));
-      addService(server, imagesService.Images, imagesImpl(ctx));
-      addService(server, diffService.Diff, diffImpl(ctx, cn));
-      addService(server, tasksService.Tasks, tasksImpl(ctx, { shims }));
-    },
-    { prefix: 'berth-tasks-events-' },
-  );
+  ({ engine, shims } = await startTasksTestEngine('berth-tasks-events-'));
   log = new TaskEventLog(engine.ctx.events);
   tasks = createGrpcClient(engine.address, tasksService.Tasks, { namespace: 'default' });
-  const image = await testImage('busybox', 'oci');
-  const r = await runCtr(engine.address, ['images', 'import', '--no-unpack', image.path]);
-  if (r.code !== 0) throw new Error(r.stderr);
 }, 120_000);
 
 afterAll(async () => {

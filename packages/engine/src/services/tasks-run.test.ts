@@ -1,18 +1,9 @@
-import { containersService, contentService, diffService, imagesService, leasesService, namespacesService, snapshotsService, tasksService } from '@berth/api';
-import { imageReference, testImage } from '@berth/testimages';
+import { imageReference } from '@berth/testimages';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addService } from '../grpc/service';
-import { ctrTable, hasCtr, runCtr, startTestEngine, type TestEngine } from '../testing';
-import { containersImpl } from './containers';
-import { contentImpl } from './content';
-import { ContentNamespaces } from './content-namespaced';
-import { diffImpl } from './diff';
-import { imagesImpl } from './images';
-import { leasesImpl } from './leases';
-import { namespacesImpl } from './namespaces';
-import { snapshotsImpl } from './snapshots';
-import { TaskShims, tasksImpl } from './tasks';
+import { ctrTable, hasCtr, runCtr, type TestEngine } from '../testing';
+import { TaskShims } from './tasks';
+import { startTasksTestEngine } from './tasks-test-engine';
 
 // `ctr run` end to end: import a busybox image, unpack it, run it. Needs the Images and Diff
 // services (another engineer's work) besides Tasks. Root only.
@@ -23,21 +14,7 @@ const ref = imageReference('busybox');
 
 beforeAll(async () => {
   if (!isRoot || !hasCtr) return;
-  engine = await startTestEngine((server, ctx) => {
-    shims = new TaskShims(ctx, { idleExitMs: 600_000 });
-    const cn = new ContentNamespaces(ctx.content, ctx.metadata);
-    addService(server, namespacesService.Namespaces, namespacesImpl(ctx));
-    addService(server, leasesService.Leases, leasesImpl(ctx));
-    addService(server, containersService.Containers, containersImpl(ctx));
-    addService(server, snapshotsService.Snapshots, snapshotsImpl(ctx));
-    addService(server, contentService.Content, contentImpl(ctx, cn));
-    addService(server, imagesService.Images, imagesImpl(ctx));
-    addService(server, diffService.Diff, diffImpl(ctx, cn));
-    addService(server, tasksService.Tasks, tasksImpl(ctx, { shims }));
-  }, { prefix: 'berth-tasks-run-' });
-  const image = await testImage('busybox', 'oci');
-  const r = await runCtr(engine.address, ['images', 'import', '--no-unpack', image.path]);
-  if (r.code !== 0) throw new Error(r.stderr);
+  ({ engine, shims } = await startTasksTestEngine('berth-tasks-run-'));
 }, 120_000);
 
 afterAll(async () => {
