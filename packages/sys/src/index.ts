@@ -3,6 +3,7 @@
  * built by node-gyp at `npm install`) is loaded on the first call, so importing this module costs
  * next to nothing; `loadSys()` loads it up front (e.g. to fail early at startup).
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { FileType } from './types.js';
 import type { ExitStatus, Pty, Sys, SysError, Winsize } from './types.js';
@@ -40,6 +41,16 @@ export interface SysErrorDetails extends SysError {
 const ADDON_PATH = '../build/Release/berth_sys.node';
 
 let binding: Sys | undefined;
+
+/**
+ * The path of `berth-hide-unified` (built beside the addon): `berth-hide-unified PATH PROGRAM
+ * [ARGS…]` runs PROGRAM in a private mount namespace with the mount at PATH detached, in one
+ * exec (exit 125 with a message when a step fails). Undefined when it has not been built.
+ */
+export function hideUnifiedHelper(): string | undefined {
+  const path = new URL('../build/Release/berth-hide-unified', import.meta.url).pathname;
+  return existsSync(path) ? path : undefined;
+}
 
 /** The native binding (loaded on first use). Throws a clear Error when it has not been built. */
 export function loadSys(): Sys {

@@ -1,3 +1,4 @@
+import { hideUnifiedHelper } from '@berth/sys';
 import { cgroupMode } from './cgroup-mode';
 
 /**
@@ -9,8 +10,9 @@ import { cgroupMode } from './cgroup-mode';
  * exec crun. The container's namespaces are created inside that one; the host's mounts are
  * untouched. Only the subcommands that set up cgroups (create, run, exec) need it; see oci-runtime.ts.
  *
- * Node cannot unshare(2) itself (it is multi-threaded), so the wrapper is util-linux `unshare`
- * plus `sh`; it costs a few milliseconds per invocation.
+ * Node cannot unshare(2) itself (it is multi-threaded), so the wrapper is a separate program:
+ * @berth/sys's `berth-hide-unified` (one exec, about 3 ms here), or where that was not built,
+ * util-linux `unshare` plus `sh` and `umount` (about 6.5 ms).
  */
 
 /** The unified mount the wrapper hides. */
@@ -23,10 +25,15 @@ export function crunNeedsWrapper(): boolean {
 
 /**
  * The command and arguments that run `binary args…` with the unified cgroup mount hidden. The
- * exit status and stdio are crun's own (the shell `exec`s it); a failing umount fails the whole
- * command with the shell's message on stderr.
+ * exit status and stdio are crun's own (the wrapper `exec`s it); a failing step fails the whole
+ * command with the wrapper's message on stderr. `helper` null forces the unshare + sh fallback.
  */
-export function wrapHidingUnified(binary: string, args: readonly string[]): { file: string; args: string[] } {
+export function wrapHidingUnified(
+  binary: string,
+  args: readonly string[],
+  helper: string | null = hideUnifiedHelper() ?? null,
+): { file: string; args: string[] } {
+  if (helper) return { file: helper, args: [UNIFIED_MOUNT, binary, ...args] };
   const script = `umount ${UNIFIED_MOUNT} && exec "$0" "$@"`;
   return { file: 'unshare', args: ['--mount', '--propagation', 'private', 'sh', '-c', script, binary, ...args] };
 }
