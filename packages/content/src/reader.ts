@@ -71,6 +71,57 @@ export class LocalReaderAt implements ReaderAt {
 }
 
 /**
+ * ReaderAt over bytes in memory (a small blob read once and cached): reads copy out of `bytes`,
+ * which the caller must not change afterwards.
+ */
+export class BufferReaderAt implements ReaderAt {
+  #closed = false;
+
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly digest: Digest,
+  ) {}
+
+  get size(): number {
+    return this.bytes.byteLength;
+  }
+
+  async readAt(buffer: Uint8Array, position: number): Promise<number> {
+    this.#check(position);
+    const n = Math.min(buffer.byteLength, this.size - position);
+    buffer.set(this.bytes.subarray(position, position + n));
+    return n;
+  }
+
+  async read(position: number, length?: number): Promise<Buffer> {
+    this.#check(position);
+    const max = this.size - position;
+    const want = length === undefined ? max : Math.min(length, max);
+    if (!Number.isSafeInteger(want) || want < 0) throw invalidArgument(`content ${this.digest}: invalid read length ${length}`);
+    return Buffer.from(this.bytes.subarray(position, position + want));
+  }
+
+  createReadStream(options: ReadStreamOptions = {}): ContentReadStream {
+    const start = options.start ?? 0;
+    this.#check(start);
+    const end = Math.min(options.end ?? this.size - 1, this.size - 1);
+    const chunkSize = options.chunkSize ?? defaultChunk;
+    if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) throw invalidArgument(`content ${this.digest}: invalid chunk size`);
+    return new BlobReadStream(this, start, end + 1, chunkSize, options.signal);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  #check(position: number): void {
+    if (this.#closed) throw failedPrecondition(`content ${this.digest}: reader is closed`);
+    if (!Number.isSafeInteger(position) || position < 0) throw invalidArgument(`content ${this.digest}: invalid offset ${position}`);
+    if (position > this.size) throw outOfRange(`content ${this.digest}: offset ${position} beyond size ${this.size}`);
+  }
+}
+
+/**
  * A Readable over `[start, stop)` of a ReaderAt. It reads one chunk per `_read`, which Node calls
  * only while the buffer is below the high-water mark (one chunk): the stream never runs more
  * than about two chunks ahead of its consumer.

@@ -1,8 +1,9 @@
-import { infoAdaptor, statusAdaptor } from '@berth/content';
+import { BufferReaderAt, infoAdaptor, statusAdaptor } from '@berth/content';
 import type { BlobRef, CommitOptions, ContentStore, Info, ReaderAt, Status, WalkFunc, Writer, WriterOptions } from '@berth/content';
 import { alreadyExists, failedPrecondition, invalidArgument, isAlreadyExists, isNotFound, notFound } from '@berth/errdefs';
 import type { ContentRecord, MetadataStore, MetadataView } from '@berth/metadata';
 import type { GarbageCollector } from '../gc';
+import { BlobCache, SMALL_BLOB_BYTES } from './blob-cache';
 import { isIdentifier, parseDigest, parseFilters, validateIdentifier, validateLabels, type Digest } from '@berth/spec';
 
 /**
@@ -93,7 +94,21 @@ export class NamespacedContentStore implements ContentStore {
   async readerAt(desc: BlobRef): Promise<ReaderAt> {
     const d = parseDigest(desc?.digest);
     this.#metadata.content.get(this.namespace, d);
-    return this.#base.readerAt({ digest: d });
+    const cache = this.#shared.cache;
+    const cached = cache.bytes(d);
+    if (cached) return new BufferReaderAt(cached, d);
+    const reader = await this.#base.readerAt({ digest: d });
+    cache.setSize(d, reader.size);
+    if (reader.size > SMALL_BLOB_BYTES) return reader;
+    // A small blob (a manifest, an index, a config: clients read them again and again) is read
+    // whole once and served from memory afterwards.
+    try {
+      const bytes = await reader.read(0);
+      cache.setBytes(d, bytes);
+      return new BufferReaderAt(bytes, d);
+    } finally {
+      await reader.close();
+    }
   }
 
   async status(ref: string): Promise<Status> {
@@ -219,7 +234,12 @@ export class NamespacedContentStore implements ContentStore {
   }
 
   async #infoOf(record: ContentRecord): Promise<Info> {
-    const { size } = await this.#base.info(record.digest);
+    const cache = this.#shared.cache;
+    let size = cache.size(record.digest);
+    if (size === undefined) {
+      size = (await this.#base.info(record.digest)).size;
+      cache.setSize(record.digest, size);
+    }
     return { digest: record.digest, size, createdAt: record.createdAt, updatedAt: record.updatedAt, labels: record.labels };
   }
 
@@ -249,6 +269,8 @@ export class NamespacedContentStore implements ContentStore {
  * blob no namespace owns) must not run in between. Deletes tell the collector.
  */
 export class ContentNamespaces {
+  /** Sizes and small blobs by digest, shared by every namespace (see BlobCache). */
+  readonly cache = new BlobCache();
   readonly #tails = new Map<string, Promise<unknown>>();
   readonly #live = new Map<string, LiveIngest>();
 
