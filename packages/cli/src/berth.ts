@@ -1,3 +1,122 @@
 #!/usr/bin/env node
-console.error("berth: not built yet");
-process.exit(125);
+/**
+ * berth: a Docker-like command for berthd. This entry stays tiny (no gRPC, no client library) so
+ * that `berth version` and `berth --help` start fast: each subcommand's module is imported only
+ * when it runs.
+ */
+import { UsageError } from './args';
+import { DEFAULT_ADDRESS, DEFAULT_NAMESPACE, type Globals } from './globals';
+
+type Command = (g: Globals, argv: string[]) => Promise<number>;
+type Loader = () => Promise<{ default: Command }>;
+
+const COMMANDS: Record<string, Loader> = {
+  version: () => import('./commands/version'),
+  info: () => import('./commands/info'),
+  images: () => import('./commands/images'),
+  load: () => import('./commands/load'),
+  rmi: () => import('./commands/rmi'),
+  tag: () => import('./commands/tag'),
+  run: () => import('./commands/run'),
+  create: () => import('./commands/create'),
+  start: () => import('./commands/start'),
+  stop: () => import('./commands/stop'),
+  kill: () => import('./commands/kill'),
+  rm: () => import('./commands/rm'),
+  ps: () => import('./commands/ps'),
+  exec: () => import('./commands/exec'),
+  logs: () => import('./commands/logs'),
+  inspect: () => import('./commands/inspect'),
+  wait: () => import('./commands/wait'),
+  events: () => import('./commands/events'),
+  daemon: () => import('./commands/daemon'),
+  __autoremove: () => import('./commands/autoremove'),
+};
+
+/** Docker's management-command spellings (`berth image ls`, `berth container rm`). */
+const ALIASES: Record<string, Record<string, string>> = {
+  image: { ls: 'images', list: 'images', rm: 'rmi', remove: 'rmi', load: 'load', tag: 'tag', inspect: 'inspect' },
+  container: { ls: 'ps', list: 'ps', rm: 'rm', remove: 'rm', run: 'run', create: 'create', start: 'start', stop: 'stop', kill: 'kill', exec: 'exec', logs: 'logs', inspect: 'inspect', wait: 'wait' },
+  system: { info: 'info', events: 'events' },
+};
+
+const USAGE = `Usage: berth [OPTIONS] COMMAND
+
+A Docker-like command for berthd.
+
+Options:
+  -H, --address string     berthd's socket (env BERTH_ADDRESS, default ${DEFAULT_ADDRESS})
+  -n, --namespace string   containerd namespace (env BERTH_NAMESPACE, default ${DEFAULT_NAMESPACE})
+  -v, --version            print the client version and exit
+
+Commands:
+  run, create, start, stop, kill, rm, ps, exec, logs, inspect, wait
+  images, load, rmi, tag, events, info, version
+  daemon start|stop|status
+
+Run 'berth COMMAND --help' for more information on a command.
+`;
+
+let current: Globals | undefined;
+
+async function main(argv: string[]): Promise<number> {
+  const g: Globals = { address: process.env.BERTH_ADDRESS || DEFAULT_ADDRESS, namespace: process.env.BERTH_NAMESPACE || DEFAULT_NAMESPACE };
+  let i = 0;
+  for (; i < argv.length && argv[i]!.startsWith('-'); i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new UsageError(`flag needs an argument: ${flag}`);
+      return v;
+    };
+    if (flag === '-H' || flag === '--address' || flag === '--host') g.address = value().replace(/^unix:\/\//, '');
+    else if (flag === '-n' || flag === '--namespace') g.namespace = value();
+    else if (flag === '-h' || flag === '--help') {
+      process.stdout.write(USAGE);
+      return 0;
+    } else if (flag === '-v' || flag === '--version') {
+      const { clientVersionLine } = await import('./globals');
+      process.stdout.write(`${clientVersionLine()}\n`);
+      return 0;
+    } else throw new UsageError(`unknown flag: ${flag}`);
+  }
+  let name = argv[i];
+  let rest = argv.slice(i + 1);
+  if (name === undefined || name === 'help') {
+    process.stdout.write(USAGE);
+    return name === undefined ? 1 : 0;
+  }
+  const group = ALIASES[name];
+  if (group && rest[0] && group[rest[0]]) {
+    name = group[rest[0]]!;
+    rest = rest.slice(1);
+  }
+  const load = COMMANDS[name];
+  if (!load) throw new UsageError(`'${name}' is not a berth command.`);
+  g.command = name;
+  current = g;
+  // Only before the first argument: `berth exec c ls --help` is the container's business.
+  const firstArg = rest.findIndex((a) => !a.startsWith('-'));
+  const head = firstArg < 0 ? rest : rest.slice(0, firstArg);
+  if (head.includes('--help') && name !== 'run' && name !== 'create' && name !== 'daemon') {
+    const { usageOf } = await import('./help');
+    process.stdout.write(usageOf(name));
+    return 0;
+  }
+  return (await load()).default(g, rest);
+}
+
+// Exits explicitly: a call still pending on a closed channel (a Wait for a process that never
+// started) must not keep the command alive. Writes to pipes and files are synchronous on Linux.
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  async (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`berth: ${err.message}\nSee 'berth --help'.\n`);
+      process.exit(125);
+    }
+    const { reportError } = await import('./errors');
+    process.exit(reportError(err, process.argv.slice(2), current?.command, current?.address));
+  },
+);

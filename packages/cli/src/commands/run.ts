@@ -1,0 +1,87 @@
+import { CONTAINER_NAME_LABEL, SnapshotsClient, removeContainer } from '@berth/client';
+import { withCtx } from '../context';
+import { spawn } from 'node:child_process';
+import { CliError } from '../errors';
+import type { Globals } from '../globals';
+import { claimName, createFromImage, createOptions, parseRun, RUN_FLAGS } from '../run-options';
+import { createTask, OPEN_STDIN_LABEL, removeContainerFiles, runAttached, startDetached } from '../task-io';
+
+const USAGE = 'berth run [OPTIONS] IMAGE [COMMAND] [ARG...]';
+
+/**
+ * `berth run`: create a container from an image and run it. In the foreground the exit code is
+ * the container's; `-d` prints the id and leaves it running with its output in its log files.
+ */
+export default async function run(g: Globals, argv: string[]): Promise<number> {
+  const { flags, args, help } = parseRun(argv, RUN_FLAGS, USAGE);
+  if (help) return usage();
+  if (!flags.detach && flags.interactive && flags.tty && !process.stdin.isTTY) throw new CliError('the input device is not a TTY: drop -t, or run berth from a terminal', 1);
+  return withCtx(g, async (ctx) => {
+    const name = await claimName(ctx, flags.name);
+    const opts = createOptions(flags, args);
+    opts.labels = { ...opts.labels, [CONTAINER_NAME_LABEL]: name, ...(flags.interactive ? { [OPEN_STDIN_LABEL]: 'true' } : {}) };
+    const { container } = await createFromImage(ctx, opts);
+    if (flags.detach) {
+      try {
+        await startDetached(ctx, container);
+      } catch (err) {
+        if (flags.rm) {
+          await removeContainer(ctx.conn, container.id, { force: true }).catch(() => {});
+          removeContainerFiles(ctx, container.id);
+        }
+        throw err;
+      }
+      // Only once the task exists: the helper's Wait must not find "no task" and remove too early.
+      if (flags.rm) spawnAutoremove(g, container.id);
+      process.stdout.write(`${container.id}\n`);
+      return 0;
+    }
+    try {
+      const rootfs = await new SnapshotsClient(ctx.conn, container.snapshotter).mounts(container.snapshotKey);
+      return await runAttached(
+        ctx,
+        { containerId: container.id },
+        (stdio) => createTask(() => ctx.tasks.create(container.id, rootfs, stdio)),
+        { interactive: flags.interactive, tty: flags.tty, log: !flags.rm },
+      );
+    } finally {
+      if (flags.rm) {
+        await removeContainer(ctx.conn, container.id, { force: true }).catch(() => {});
+        removeContainerFiles(ctx, container.id);
+      }
+    }
+  });
+}
+
+function usage(): number {
+  process.stdout.write(`Usage:  ${USAGE}
+
+Create and run a new container from an image
+
+Options:
+  -d, --detach               Run in the background and print the container ID
+      --rm                   Remove the container when it exits
+  -i, --interactive          Keep STDIN open
+  -t, --tty                  Allocate a pseudo-TTY
+  -e, --env list             Set environment variables (KEY=VALUE or KEY)
+      --env-file list        Read environment variables from a file
+  -w, --workdir string       Working directory inside the container
+  -u, --user string          Username or UID (format: <name|uid>[:<group|gid>])
+      --name string          Assign a name to the container
+      --entrypoint string    Overwrite the image's ENTRYPOINT
+  -h, --hostname string      Container host name
+  -l, --label list           Set metadata on the container
+  -v, --volume list          Bind mount a host path: /host:/container[:ro]
+      --network string       none (default) or host
+`);
+  return 0;
+}
+
+/**
+ * `-d --rm`: berthd has no monitor that removes containers, so a detached helper (`berth
+ * __autoremove ID`) waits for the exit and removes it.
+ */
+function spawnAutoremove(g: Globals, id: string): void {
+  const child = spawn(process.execPath, [process.argv[1]!, '--address', g.address, '--namespace', g.namespace, '__autoremove', id], { detached: true, stdio: 'ignore' });
+  child.unref();
+}

@@ -1,0 +1,24 @@
+/** One-line usage of each command (run, create and daemon print their own, longer help). */
+const USAGES: Record<string, string> = {
+  version: 'berth version [--format json]\n\nShow the client and berthd versions',
+  info: 'berth info [--format json]\n\nShow berthd, its namespaces and this namespace\'s counts',
+  images: 'berth images [-q] [--no-trunc] [--format json|TEMPLATE] [REPOSITORY[:TAG]]\n\nList images',
+  load: 'berth load [-i FILE] [-q]\n\nLoad images from a docker save or OCI archive (or stdin)',
+  rmi: 'berth rmi [-f] IMAGE [IMAGE...]\n\nRemove image names (by name or image id)',
+  tag: 'berth tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]\n\nGive an image another name',
+  start: 'berth start [-a] [-i] CONTAINER [CONTAINER...]\n\nStart stopped or created containers',
+  stop: 'berth stop [-t SECONDS] [-s SIGNAL] CONTAINER [CONTAINER...]\n\nStop containers: the stop signal, then SIGKILL after the timeout (10 s)',
+  kill: 'berth kill [-s SIGNAL] CONTAINER [CONTAINER...]\n\nSignal running containers (default SIGKILL)',
+  rm: 'berth rm [-f] CONTAINER [CONTAINER...]\n\nRemove containers (running ones with -f)',
+  ps: 'berth ps [-a] [-q] [--no-trunc] [--filter name=|id=|status=|label=|ancestor=] [--format json|TEMPLATE]\n\nList containers',
+  exec: 'berth exec [-i] [-t] [-d] [-e K=V] [-w DIR] [-u UID[:GID]] CONTAINER COMMAND [ARG...]\n\nRun a command in a running container',
+  logs: 'berth logs [-f] [--tail N] CONTAINER\n\nShow a container\'s output',
+  inspect: 'berth inspect [--type container|image] [-f TEMPLATE] NAME [NAME...]\n\nShow details of containers or images as JSON',
+  wait: 'berth wait CONTAINER [CONTAINER...]\n\nBlock until containers stop, then print their exit codes',
+  events: 'berth events [--format json] [--filter topic=TOPIC]\n\nStream berthd\'s events for this namespace',
+};
+
+/** The help text of `command`. */
+export function usageOf(command: string): string {
+  return `Usage:  ${USAGES[command] ?? `berth ${command}`}\n`;
+}

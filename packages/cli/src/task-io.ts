@@ -1,0 +1,148 @@
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, existsSync, rmSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { FifoSet, SnapshotsClient, type ContainerRecord, type ProcessRef } from '@berth/client';
+import { CliError } from './errors';
+import { containerDir, fifoRoot, logFiles, SIGNALS, taskOf, type Ctx } from './context';
+
+/** The label that records `-i` on a container, so that `start` gives it an open stdin. */
+export const OPEN_STDIN_LABEL = 'berth/open-stdin';
+
+/** Creates the container's task (deleting a finished one first) with its output going to its log files, and starts it. */
+export async function startDetached(ctx: Ctx, c: ContainerRecord): Promise<void> {
+  const t = await taskOf(ctx, c.id);
+  if (t && (t.status === 'running' || t.status === 'paused')) return;
+  if (t) await ctx.tasks.delete(c.id);
+  const dir = containerDir(ctx.g, c.id, true);
+  const logs = logFiles(ctx.g, c.id);
+  const terminal = c.spec.process?.terminal ?? false;
+  // `-i` without anyone attached (Docker's `-dit`): a stdin FIFO nobody writes yet, so the
+  // container's stdin stays open instead of reading EOF at once.
+  let stdin = '';
+  if (c.labels[OPEN_STDIN_LABEL] === 'true') {
+    stdin = join(dir, 'stdin');
+    if (!existsSync(stdin)) execFileSync('mkfifo', ['-m', '600', stdin]);
+  }
+  const rootfs = await new SnapshotsClient(ctx.conn, c.snapshotter || 'overlayfs').mounts(c.snapshotKey);
+  const stdio = { stdin, stdout: `file://${logs.stdout}`, stderr: terminal ? '' : `file://${logs.stderr}`, terminal };
+  await createTask(() => ctx.tasks.create(c.id, rootfs, stdio));
+  await startTask(ctx, { containerId: c.id });
+}
+
+/** Options of `runAttached`. */
+export interface AttachOptions {
+  interactive: boolean;
+  tty: boolean;
+  /** Copy the output into the container's log files too (for `berth logs`). */
+  log: boolean;
+}
+
+/**
+ * Runs a process in the foreground as `ctr run`/`docker run` do: FIFOs, Create (`create`
+ * makes the task or exec process with the FIFO paths), Wait, Start, local stdin → container
+ * (CloseIO at EOF), signals forwarded, the terminal in raw mode and resized with `-t`; after
+ * the exit, the output drained. Returns the exit status.
+ */
+export async function runAttached(
+  ctx: Ctx,
+  ref: ProcessRef,
+  create: (stdio: FifoSet['stdio']) => Promise<void>,
+  opts: AttachOptions,
+): Promise<number> {
+  const fifos = FifoSet.create(fifoRoot(ctx.g), ref.execId ?? ref.containerId, { stdin: opts.interactive, terminal: opts.tty });
+  const logs: WriteStream[] = [];
+  const removeListeners: (() => void)[] = [];
+  const waiting = new AbortController();
+  try {
+    await create(fifos.stdio);
+    let stdout: Writable = process.stdout;
+    let stderr: Writable = process.stderr;
+    if (opts.log) {
+      containerDir(ctx.g, ref.containerId, true);
+      const files = logFiles(ctx.g, ref.containerId);
+      const out = createWriteStream(files.stdout, { flags: 'a' });
+      const err = createWriteStream(files.stderr, { flags: 'a' });
+      logs.push(out, err);
+      stdout = tee(process.stdout, out);
+      stderr = tee(process.stderr, err);
+    }
+    const stdinIsTty = opts.tty && process.stdin.isTTY;
+    fifos.attach({
+      stdout,
+      stderr,
+      ...(opts.interactive ? { stdin: process.stdin, onStdinEnd: () => void ctx.tasks.closeIO(ref).catch(() => {}) } : {}),
+    });
+    const exited = ctx.tasks.wait(ref, { signal: waiting.signal });
+    exited.catch(() => {});
+    if (stdinIsTty) process.stdin.setRawMode(true);
+    removeListeners.push(() => {
+      if (stdinIsTty) process.stdin.setRawMode(false);
+    });
+    await startTask(ctx, ref);
+    if (opts.tty && process.stdout.isTTY) {
+      const resize = () => void ctx.tasks.resize(ref, process.stdout.columns, process.stdout.rows).catch(() => {});
+      resize();
+      process.stdout.on('resize', resize);
+      removeListeners.push(() => process.stdout.off('resize', resize));
+    }
+    if (!opts.tty) {
+      for (const name of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const) {
+        const forward = () => void ctx.tasks.kill(ref, SIGNALS[name.slice(3)]!).catch(() => {});
+        process.on(name, forward);
+        removeListeners.push(() => process.off(name, forward));
+      }
+    }
+    const { exitStatus } = await exited;
+    await fifos.drain();
+    return exitStatus;
+  } finally {
+    waiting.abort();
+    for (const r of removeListeners) r();
+    if (opts.interactive) process.stdin.pause();
+    fifos.close();
+    await Promise.all(logs.map((l) => new Promise((r) => l.end(r))));
+  }
+}
+
+function tee(a: Writable, b: Writable): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      a.write(chunk);
+      b.write(chunk, () => cb());
+    },
+  });
+}
+
+/**
+ * Task and exec creation, with the runtime's "cannot run the command" errors as Docker's exit
+ * codes: 127 when the executable is not found, 126 when it cannot be invoked.
+ */
+export async function createTask(fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    throw commandError(err) ?? err;
+  }
+}
+
+async function startTask(ctx: Ctx, ref: ProcessRef): Promise<void> {
+  try {
+    await ctx.tasks.start(ref);
+  } catch (err) {
+    throw commandError(err) ?? err;
+  }
+}
+
+function commandError(err: unknown): CliError | undefined {
+  const msg = (err as Error).message ?? '';
+  if (!/exec|executable|command/i.test(msg)) return undefined;
+  if (/executable file .*not found|not found in \$PATH|no such file or directory/i.test(msg)) return new CliError(`cannot run the command: ${msg}`, 127);
+  if (/permission denied|operation not permitted|exec format error|is a directory/i.test(msg)) return new CliError(`cannot run the command: ${msg}`, 126);
+  return undefined;
+}
+
+/** Removes what berth keeps for a container on the client side (its log directory). */
+export function removeContainerFiles(ctx: Ctx, id: string): void {
+  rmSync(containerDir(ctx.g, id), { recursive: true, force: true });
+}

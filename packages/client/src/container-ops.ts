@@ -1,0 +1,166 @@
+import { randomBytes } from 'node:crypto';
+import { Writable, type Readable } from 'node:stream';
+import { FifoSet } from './cio';
+import { isNotFound } from '@berth/errdefs';
+import { Label, normalizeReference, type Platform, type Spec } from '@berth/spec';
+import type { Connection } from './connection';
+import { ContainersClient, type ContainerRecord } from './containers-client';
+import { ContentClient } from './content-client';
+import { readSnapshotFiles } from './image-files';
+import { ImagesClient } from './images-client';
+import { resolveImage, type ResolvedImage } from './image-content';
+import { LeasesClient } from './leases-client';
+import { specFromImage, resolveUser, type SpecOptions } from './oci-spec';
+import { SnapshotsClient } from './snapshots-client';
+import { TasksClient } from './tasks-client';
+import { isUnpacked, unpackImage } from './unpack';
+
+/** The label berth keeps a container's name in (unique per namespace, enforced by the CLI). */
+export const CONTAINER_NAME_LABEL = 'berth/name';
+/** The label holding the image reference a container was created from, as the user wrote it. */
+export const CONTAINER_IMAGE_LABEL = 'berth/image';
+
+/** Options of `createContainer`. */
+export interface CreateContainerOptions extends Omit<SpecOptions, 'id' | 'namespace' | 'user'> {
+  /** The image reference (normalized: `busybox` is `docker.io/library/busybox:latest`). */
+  image: string;
+  /** Default: 64 random hex digits. */
+  id?: string;
+  /** Docker's `--user`: `uid[:gid]` or `name[:group]`, resolved against the image's files. */
+  user?: string;
+  labels?: Record<string, string>;
+  /** Default `overlayfs`. */
+  snapshotter?: string;
+  platform?: Platform;
+  /** Changes the generated spec before the container is created. */
+  editSpec?: (spec: Spec) => void;
+}
+
+/** A random 64-hex container id, as Docker makes them. */
+export function newContainerId(): string {
+  return randomBytes(32).toString('hex');
+}
+
+/**
+ * Creates a container as `ctr run` does before its task: Images.Get, unpack if needed, under a
+ * lease: Snapshots.Prepare(key = id, parent = top chain ID), the OCI spec from the image config
+ * (Docker's Entrypoint/Cmd/Env/WorkingDir/User semantics), Containers.Create with labels
+ * (`io.containerd.image.config.stop-signal` from the image). NotFound for an unknown image;
+ * the snapshot is removed again when the create fails.
+ */
+export async function createContainer(conn: Connection, opts: CreateContainerOptions): Promise<{ container: ContainerRecord; image: ResolvedImage }> {
+  const snapshotter = opts.snapshotter ?? 'overlayfs';
+  const name = normalizeReference(opts.image);
+  const record = await new ImagesClient(conn).get(name);
+  const id = opts.id ?? newContainerId();
+  const leases = new LeasesClient(conn);
+  const lease = await leases.create({ labels: { [Label.GcExpire]: new Date(Date.now() + 3600_000).toISOString() } });
+  const leased = conn.with({ lease: lease.id });
+  try {
+    let image = await resolveImage(new ContentClient(leased), record.target, opts.platform);
+    if (!(await isUnpacked(leased, image, snapshotter))) image = await unpackImage(leased, record.target, { snapshotter, platform: opts.platform });
+    const top = image.chainIds.at(-1);
+    const userSpec = opts.user ?? image.config.config?.User ?? '';
+    let user = { uid: 0, gid: 0 } as ReturnType<typeof resolveUser>;
+    if (userSpec && !/^\d+:\d+$/.test(userSpec) && top) {
+      const [passwd, group] = await readSnapshotFiles(leased, snapshotter, top, ['etc/passwd', 'etc/group']);
+      user = resolveUser(userSpec, passwd!, group!);
+    } else if (userSpec) user = resolveUser(userSpec, '', '');
+    const spec = specFromImage(image.config, { ...opts, id, namespace: conn.namespace, user });
+    opts.editSpec?.(spec);
+    const snapshots = new SnapshotsClient(leased, snapshotter);
+    await snapshots.prepare(id, top);
+    try {
+      const labels: Record<string, string> = { ...opts.labels };
+      const stop = image.config.config?.StopSignal;
+      if (stop) labels[Label.ImageStopSignal] = stop;
+      const container = await new ContainersClient(leased).create({ id, spec, image: name, labels, snapshotter, snapshotKey: id });
+      return { container, image };
+    } catch (err) {
+      await snapshots.remove(id).catch(() => {});
+      throw err;
+    }
+  } finally {
+    await leases.delete(lease.id).catch(() => {});
+  }
+}
+
+/**
+ * Removes a container as `ctr containers rm` does: its task if it has a stopped or created one
+ * (FailedPrecondition while it runs, unless `force`, which SIGKILLs it first), its snapshot, its
+ * record. NotFound if there is no such container.
+ */
+export async function removeContainer(conn: Connection, id: string, opts: { force?: boolean } = {}): Promise<void> {
+  const containers = new ContainersClient(conn);
+  const c = await containers.get(id);
+  const tasks = new TasksClient(conn);
+  try {
+    const t = await tasks.get({ containerId: id });
+    if (opts.force && (t.status === 'running' || t.status === 'paused' || t.status === 'pausing')) {
+      const wait = tasks.wait({ containerId: id });
+      await tasks.kill({ containerId: id }, 9, { all: true });
+      await wait;
+    }
+    await tasks.delete(id);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  if (c.snapshotKey) await new SnapshotsClient(conn, c.snapshotter || 'overlayfs').remove(c.snapshotKey).catch((err: unknown) => {
+    if (!isNotFound(err)) throw err;
+  });
+  await containers.delete(id);
+}
+
+/** Options of `runContainer`. */
+export interface RunContainerOptions extends CreateContainerOptions {
+  /** Where the stdio FIFOs are made (a fresh subdirectory each run; removed after). Default /run/berth/fifo. */
+  fifoDir?: string;
+  /** Where the container's output goes (default: nowhere). stderr defaults to stdout. */
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+  /** Fed to the container's stdin, which then reads EOF. Without it the container has no stdin. */
+  stdin?: NodeJS.ReadableStream;
+  /** Remove the container after it exits (default true), as `ctr run --rm`. */
+  remove?: boolean;
+  /** Killing the container: aborting sends SIGKILL; the run then resolves with its exit status. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs a container to completion as `ctr run --rm` does: `createContainer`, FIFOs, Tasks.Create
+ * on the snapshot's mounts, Wait, Start, the output copied until the FIFOs drain, Tasks.Delete,
+ * then (unless `remove: false`) the snapshot and the record. Resolves with the id and exit status.
+ */
+export async function runContainer(conn: Connection, opts: RunContainerOptions): Promise<{ id: string; exitStatus: number }> {
+  const { container } = await createContainer(conn, opts);
+  const id = container.id;
+  const tasks = new TasksClient(conn);
+  const fifos = FifoSet.create(opts.fifoDir ?? '/run/berth/fifo', id, { stdin: opts.stdin !== undefined });
+  try {
+    const rootfs = await new SnapshotsClient(conn, container.snapshotter).mounts(container.snapshotKey);
+    await tasks.create(id, rootfs, fifos.stdio);
+    const sink = (s: NodeJS.WritableStream | undefined) => (s ?? new Writable({ write: (_c, _e, cb) => cb() })) as Writable;
+    fifos.attach({
+      stdout: sink(opts.stdout),
+      stderr: sink(opts.stderr ?? opts.stdout),
+      ...(opts.stdin ? { stdin: opts.stdin as Readable, onStdinEnd: () => void tasks.closeIO({ containerId: id }).catch(() => {}) } : {}),
+    });
+    const waited = tasks.wait({ containerId: id });
+    waited.catch(() => {});
+    await tasks.start({ containerId: id });
+    const onAbort = () => void tasks.kill({ containerId: id }, 9, { all: true }).catch(() => {});
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort();
+    try {
+      const { exitStatus } = await waited;
+      await fifos.drain();
+      return { id, exitStatus };
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+  } finally {
+    fifos.close();
+    if (opts.remove ?? true) await removeContainer(conn, id, { force: true }).catch(() => {});
+    else await tasks.delete(id).catch(() => {});
+  }
+}

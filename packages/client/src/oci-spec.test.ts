@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { mergeEnv, resolveUser, specFromImage } from './oci-spec';
+
+const passwd = 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\napp:x:1000:1000::/home/app:/bin/sh\n';
+const group = 'root:x:0:\nnogroup:x:65534:\napp:x:1000:\nwheel:x:10:app\n';
+
+describe('specFromImage', () => {
+  const image = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: { Entrypoint: ['/entry'], Cmd: ['default'], Env: ['A=1', 'PATH=/bin'], WorkingDir: '/work' } };
+
+  it("follows Docker's Entrypoint/Cmd rules", () => {
+    const o = { id: 'c1', namespace: 'default' };
+    expect(specFromImage(image as never, o).process?.args).toEqual(['/entry', 'default']);
+    expect(specFromImage(image as never, { ...o, args: ['x'] }).process?.args).toEqual(['/entry', 'x']);
+    expect(specFromImage(image as never, { ...o, entrypoint: ['/other'] }).process?.args).toEqual(['/other']);
+    expect(specFromImage(image as never, { ...o, entrypoint: [], args: ['ls'] }).process?.args).toEqual(['ls']);
+  });
+
+  it('merges env by key, keeps the image PATH and adds TERM with a terminal', () => {
+    const s = specFromImage(image as never, { id: 'c1', namespace: 'ns', env: ['A=2', 'B=3'], terminal: true });
+    expect(s.process?.env).toEqual(['A=2', 'PATH=/bin', 'B=3', 'TERM=xterm']);
+    expect(s.process?.cwd).toBe('/work');
+    expect(s.linux?.cgroupsPath).toBe('/ns/c1');
+    expect(s.root).toEqual({ path: 'rootfs', readonly: false });
+  });
+
+  it('refuses no command and a relative cwd (InvalidArgument)', () => {
+    const bare = { ...image, config: {} };
+    expect(() => specFromImage(bare as never, { id: 'c', namespace: 'n' })).toThrow(expect.objectContaining({ kind: 'InvalidArgument' }));
+    expect(() => specFromImage(image as never, { id: 'c', namespace: 'n', cwd: 'rel' })).toThrow(expect.objectContaining({ kind: 'InvalidArgument' }));
+  });
+
+  it('adds bind mounts, replacing a default at the same destination', () => {
+    const s = specFromImage(image as never, { id: 'c', namespace: 'n', mounts: [{ source: '/h', destination: '/dev/shm', readonly: true }] });
+    expect(s.mounts?.filter((m) => m.destination === '/dev/shm')).toEqual([{ destination: '/dev/shm', type: 'bind', source: '/h', options: ['rbind', 'ro'] }]);
+  });
+});
+
+describe('resolveUser', () => {
+  it.each([
+    ['', { uid: 0, gid: 0 }],
+    ['nobody', { uid: 65534, gid: 65534 }],
+    ['app', { uid: 1000, gid: 1000, additionalGids: [10] }],
+    ['1000', { uid: 1000, gid: 1000, additionalGids: [10] }],
+    ['4242', { uid: 4242, gid: 0 }],
+    ['app:nogroup', { uid: 1000, gid: 65534, additionalGids: [10] }],
+    ['5:6', { uid: 5, gid: 6 }],
+  ])('%j', (user, want) => {
+    expect(resolveUser(user, passwd, group)).toEqual(want);
+  });
+
+  it('refuses unknown names', () => {
+    expect(() => resolveUser('ghost', passwd, group)).toThrow(/unable to find user ghost/);
+    expect(() => resolveUser('app:ghosts', passwd, group)).toThrow(/unable to find group ghosts/);
+  });
+});
+
+describe('mergeEnv', () => {
+  it('replaces by key, appends new keys, takes a bare key from the environment or drops it', () => {
+    process.env.BERTH_TEST_ENV = 'from-host';
+    expect(mergeEnv(['A=1', 'B=2'], ['B=3', 'C=4', 'BERTH_TEST_ENV', 'BERTH_TEST_UNSET'])).toEqual(['A=1', 'B=3', 'C=4', 'BERTH_TEST_ENV=from-host']);
+  });
+});

@@ -1,0 +1,110 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { testImage } from '@berth/testimages';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BERTH, berthAt } from './harness';
+
+// berth without a berthd, and `berth daemon start|stop|status` running a real berthd in the background.
+const isRoot = process.getuid?.() === 0;
+const dir = mkdtempSync(join(tmpdir(), 'berth-cli-daemon-'));
+const address = join(dir, 'state', 'berthd.sock');
+
+afterAll(async () => {
+  await berthAt(address, ['daemon', 'stop']);
+  rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+describe('startup path', () => {
+  it('loads no gRPC and no client library before a subcommand is chosen', () => {
+    // The modules berth.js imports statically, transitively: none may import @berth/client
+    // (and so grpc-js); subcommands are dynamic imports.
+    const seen = new Set<string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(join(dirname(BERTH), file), 'utf8');
+      expect(text, file).not.toMatch(/from ["']@berth\/client["']|from ["']@grpc\//);
+      for (const m of text.matchAll(/^(?:import|export)[^'"]*?from\s*["'](\.\/[^"']+)["']/gm)) visit(m[1]!.slice(2));
+      for (const m of text.matchAll(/^import\s*["'](\.\/[^"']+)["']/gm)) visit(m[1]!.slice(2));
+    };
+    visit('berth.js');
+    expect(seen.size).toBeGreaterThan(1);
+  });
+});
+
+describe('without berthd', () => {
+  it('run exits 125 and prints the exact command that starts berthd', async () => {
+    const r = await berthAt(address, ['run', '--rm', 'busybox', 'echo', 'hi']);
+    expect(r.code).toBe(125);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`berth: cannot connect to berthd at ${address}: is it running?\nStart it with: berth --address ${address} daemon start\n`);
+  });
+
+  it('other commands exit 1 with the same advice; the default address gives the short command', async () => {
+    const r = await berthAt(address, ['ps']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Start it with: berth --address ${address} daemon start`);
+    const env = await berthAt(undefined, ['images'], { env: { BERTH_ADDRESS: address } });
+    expect(env.stderr).toContain(`cannot connect to berthd at ${address}`);
+  });
+
+  it('version prints the client part and fails on the server part', async () => {
+    const r = await berthAt(address, ['version']);
+    expect(r.stdout).toMatch(/^Client:\n Version:\s+\d+\.\d+\.\d+\n/);
+    expect(r.code).toBe(1);
+    expect((await berthAt(address, ['--version'])).stdout).toMatch(/^berth version \d+\.\d+\.\d+\n$/);
+  });
+
+  it('daemon status exits 3 and says how to start it', async () => {
+    expect(await berthAt(address, ['daemon', 'status'])).toEqual({
+      code: 3,
+      stdout: `berthd is not running at ${address}\nStart it with: berth --address ${address} daemon start\n`,
+      stderr: '',
+    });
+  });
+
+  it('prints help without berthd', async () => {
+    expect(await berthAt(address, ['ps', '--help'])).toEqual({ code: 0, stdout: expect.stringMatching(/^Usage:  berth ps /), stderr: '' });
+    expect((await berthAt(address, ['run', '--help'])).stdout).toMatch(/^Usage:  berth run \[OPTIONS\] IMAGE/);
+    expect((await berthAt(address, ['--help'])).stdout).toContain('daemon start|stop|status');
+  });
+
+  it('an unknown command exits 125', async () => {
+    const r = await berthAt(address, ['frobnicate']);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toContain("'frobnicate' is not a berth command.");
+  });
+});
+
+describe.skipIf(!isRoot)('berth daemon', () => {
+  it('starts berthd in the background with a log file, serves, and stops it', async () => {
+    const start = await berthAt(address, ['daemon', 'start', '--root', join(dir, 'root')]);
+    expect(start.stderr).toBe('');
+    expect(start.code).toBe(0);
+    expect(start.stdout).toMatch(/^berthd started \(pid \d+\)/);
+    const log = join(dir, 'state', 'berthd.log');
+    expect(existsSync(log)).toBe(true);
+    expect(readFileSync(log, 'utf8')).toContain('serving');
+
+    const status = await berthAt(address, ['daemon', 'status']);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/^berthd is running at .* \(version .*, pid \d+\)\n$/);
+    // A second start is a no-op.
+    expect((await berthAt(address, ['daemon', 'start', '--root', join(dir, 'root')])).stdout).toContain('already running');
+
+    const version = JSON.parse((await berthAt(address, ['version', '--format', 'json'])).stdout) as { Server: { Version: string } };
+    expect(version.Server.Version).toMatch(/berth/);
+    const image = await testImage('busybox', 'oci');
+    expect((await berthAt(address, ['load', '-i', image.path])).code).toBe(0);
+    expect(await berthAt(address, ['run', '--rm', 'busybox', 'echo', 'hi'])).toEqual({ code: 0, stdout: 'hi\n', stderr: '' });
+    const info = JSON.parse((await berthAt(address, ['info', '--format', 'json'])).stdout) as { Images: number; Containers: number };
+    expect(info).toMatchObject({ Images: 1, Containers: 0 });
+
+    const stop = await berthAt(address, ['daemon', 'stop']);
+    expect(stop.code).toBe(0);
+    expect(stop.stdout).toMatch(/^berthd stopped/);
+    expect((await berthAt(address, ['daemon', 'status'])).code).toBe(3);
+  });
+});

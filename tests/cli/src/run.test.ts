@@ -1,0 +1,106 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { testImage } from '@berth/testimages';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProgram, startDaemon, BERTH, type TestDaemon } from './harness';
+
+// `berth run` end to end against a live berthd with real containers (root only).
+const isRoot = process.getuid?.() === 0;
+let d: TestDaemon;
+const scratch = mkdtempSync(join(tmpdir(), 'berth-cli-run-scratch-'));
+
+beforeAll(async () => {
+  if (!isRoot) return;
+  d = await startDaemon('berth-cli-run-');
+  const image = await testImage('busybox', 'oci');
+  const load = await d.berth(['load', '-i', image.path]);
+  expect(load).toEqual({ code: 0, stdout: 'Loaded image: busybox:latest\n', stderr: '' });
+}, 120_000);
+
+afterAll(async () => {
+  rmSync(scratch, { recursive: true, force: true });
+  await d?.stop();
+}, 60_000);
+
+describe.skipIf(!isRoot)('berth run', () => {
+  it('prints exactly the output and exits 0, leaving nothing behind with --rm', async () => {
+    expect(await d.berth(['run', '--rm', 'busybox', 'echo', 'hi'])).toEqual({ code: 0, stdout: 'hi\n', stderr: '' });
+    expect((await d.berth(['ps', '-a', '-q'])).stdout).toBe('');
+  });
+
+  it("exits with the container's exit code", async () => {
+    const r = await d.berth(['run', '--rm', 'busybox', 'sh', '-c', 'exit 7']);
+    expect(r.code).toBe(7);
+    expect(r.stderr).toBe('');
+  });
+
+  it('keeps stdout and stderr apart', async () => {
+    const r = await d.berth(['run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2']);
+    expect(r).toEqual({ code: 0, stdout: 'out\n', stderr: 'err\n' });
+  });
+
+  it('exits 127 for a command that does not exist and 126 for one that cannot be run', async () => {
+    const missing = await d.berth(['run', '--rm', 'busybox', 'no-such-command']);
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toContain('no-such-command');
+    const notExecutable = await d.berth(['run', '--rm', 'busybox', '/etc/passwd']);
+    expect(notExecutable.code).toBe(126);
+  });
+
+  it('exits 125 for an image it does not have, and says so', async () => {
+    const r = await d.berth(['run', '--rm', 'no-such-image', 'true']);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toContain("Unable to find image 'no-such-image:latest' locally");
+    expect(r.stderr).toContain('berth load -i');
+  });
+
+  it('exits 125 for an unknown flag', async () => {
+    const r = await d.berth(['run', '--no-such-flag', 'busybox', 'true']);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toContain('unknown flag: --no-such-flag');
+  });
+
+  it('passes stdin with -i and closes it at EOF', async () => {
+    expect(await d.berth(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'cat; echo done'], { input: 'hello\n' })).toEqual({ code: 0, stdout: 'hello\ndone\n', stderr: '' });
+  });
+
+  it('applies -e, --env-file, -w, -u, --hostname, --entrypoint', async () => {
+    const dir = mkdtempSync(join(scratch, 'env-'));
+    const envFile = join(dir, 'env');
+    writeFileSync(envFile, '# comment\nFROM_FILE=yes\n');
+    const r = await d.berth([
+      'run', '--rm', '-e', 'A=1', '--env-file', envFile, '-w', '/tmp', '-u', 'nobody', '--hostname', 'box',
+      'busybox', 'sh', '-c', 'echo $A $FROM_FILE; pwd; id -un; hostname',
+    ]);
+    expect(r).toEqual({ code: 0, stdout: '1 yes\n/tmp\nnobody\nbox\n', stderr: '' });
+    const ep = await d.berth(['run', '--rm', '--entrypoint', 'echo', 'busybox', 'from', 'entrypoint']);
+    expect(ep).toEqual({ code: 0, stdout: 'from entrypoint\n', stderr: '' });
+    const numeric = await d.berth(['run', '--rm', '-u', '1234:5678', 'busybox', 'id']);
+    expect(numeric.stdout).toBe('uid=1234 gid=5678\n');
+  });
+
+  it('bind-mounts a host directory with -v, read-only with :ro', async () => {
+    const dir = mkdtempSync(join(scratch, 'vol-'));
+    writeFileSync(join(dir, 'f'), 'from host\n');
+    expect(await d.berth(['run', '--rm', '-v', `${dir}:/data`, 'busybox', 'sh', '-c', 'cat /data/f; echo x > /data/g'])).toEqual({ code: 0, stdout: 'from host\n', stderr: '' });
+    const ro = await d.berth(['run', '--rm', '-v', `${dir}:/data:ro`, 'busybox', 'sh', '-c', 'echo x > /data/h']);
+    expect(ro.code).toBe(1);
+    expect(ro.stderr).toMatch(/Read-only file system/);
+  });
+
+  it('refuses -it when stdin is not a terminal, and says what to do', async () => {
+    const r = await d.berth(['run', '--rm', '-it', 'busybox', 'sh']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('berth: the input device is not a TTY: drop -t, or run berth from a terminal\n');
+  });
+
+  it('gives a pseudo-terminal with -it', async () => {
+    // script(1) runs berth on a pty, as a person at a terminal would.
+    const cmd = `${process.execPath} ${BERTH} --address ${d.address} run --rm -it busybox sh -c 'tty; test -t 0 && echo stdin-is-tty; exit 4'`;
+    const r = await runProgram('script', ['-qec', cmd, '/dev/null']);
+    expect(r.code).toBe(4);
+    expect(r.stdout).toMatch(/\/dev\/pts\/\d+\r?\r?\n/);
+    expect(r.stdout).toContain('stdin-is-tty');
+  });
+});
