@@ -1,82 +1,54 @@
 /**
  * berth's quickstart: builds the deterministic busybox test image from Debian's busybox-static,
- * starts berthd in the background (unless one already answers on the socket), imports the image
- * with containerd's own `ctr`, and runs a container that prints `hello from berth`.
+ * starts berthd in the background with `berth daemon start` (unless one already answers on the
+ * socket), loads the image with `berth load`, and runs `berth run --rm busybox echo hello from
+ * berth`, which prints `hello from berth`.
  *
  *   npm run quickstart [-- --root DIR --state DIR]   (defaults: /var/lib/berth, /run/berth)
  *
  * berthd keeps running afterwards (its log is `<state>/berthd.log`), so the next commands in
- * README.md work against it; the last lines printed say how to stop it.
+ * README.md work against it; `berth daemon stop` stops it.
  */
-import { execFile, spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { execFile, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { testImage } from '@berth/testimages';
 
 const run = promisify(execFile);
-const IMAGE = 'docker.io/library/busybox:latest';
+const require = createRequire(import.meta.url);
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
 
-async function ctr(address: string, ...args: string[]): Promise<string> {
-  return (await run('ctr', ['--address', address, '--namespace', 'default', ...args])).stdout;
-}
-
-async function answers(address: string): Promise<boolean> {
-  return ctr(address, 'version').then(
-    () => true,
-    () => false,
-  );
-}
-
-/** Starts berthd detached, logging to `<state>/berthd.log`; resolves with its pid once it answers. */
-async function startBerthd(root: string, state: string, address: string): Promise<number> {
-  const berthd = join(dirname(createRequire(import.meta.url).resolve('@berth/engine/package.json')), 'dist', 'berthd.js');
-  await mkdir(state, { recursive: true });
-  const log = join(state, 'berthd.log');
-  const child = spawn(process.execPath, [berthd, '--root', root, '--state', state, '--address', address], {
-    detached: true,
-    stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')],
-  });
-  child.unref();
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`berthd exited with ${child.exitCode}; see ${log}`);
-    if (await answers(address)) return child.pid!;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`berthd did not answer on ${address}; see ${log}`);
-}
+/** The built `berth` command and `berthd` program of this checkout. */
+const BERTH = join(dirname(require.resolve('@berth/cli/package.json')), 'dist', 'berth.js');
+const BERTHD = join(dirname(require.resolve('@berth/engine/package.json')), 'dist', 'berthd.js');
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('run it as root: berthd mounts file systems and starts containers');
   const root = option('--root', '/var/lib/berth');
   const state = option('--state', '/run/berth');
   const address = join(state, 'berthd.sock');
+  const berth = (...args: string[]) => run(process.execPath, [BERTH, '--address', address, ...args]).then((r) => r.stdout);
+  const shown = (args: string[]) => `npx berth ${address === '/run/berth/berthd.sock' ? '' : `--address ${address} `}${args.join(' ')}`;
 
   const archive = await testImage('busybox', 'oci');
   console.log(`built the busybox test image: ${archive.path}`);
 
-  let started: number | undefined;
-  if (await answers(address)) console.log(`berthd is already running on ${address}`);
-  else {
-    started = await startBerthd(root, state, address);
-    console.log(`started berthd (pid ${started}, root ${root}, socket ${address}, log ${join(state, 'berthd.log')})`);
-  }
+  process.stdout.write(await berth('daemon', 'start', '--root', root, '--state', state, '--berthd', BERTHD));
+  process.stdout.write(await berth('load', '-i', archive.path));
 
-  await ctr(address, 'images', 'import', archive.path);
-  console.log(`imported ${IMAGE}`);
-  const id = `quickstart-${process.pid}`;
-  console.log(`$ ctr --address ${address} run --rm ${IMAGE} ${id} echo hello from berth`);
-  process.stdout.write(await ctr(address, 'run', '--rm', IMAGE, id, 'echo', 'hello from berth'));
+  // The container's output goes straight to this terminal, as it would from a shell.
+  const args = ['run', '--rm', 'busybox', 'echo', 'hello from berth'];
+  console.log(`$ ${shown(args)}`);
+  const r = spawnSync(process.execPath, [BERTH, '--address', address, ...args], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`berth run exited with ${r.status ?? r.signal}`);
 
-  console.log(`\nberthd keeps running; try: ctr --address ${address} run --rm -t ${IMAGE} shell sh`);
-  if (started !== undefined) console.log(`stop it with: kill ${started}`);
+  console.log(`\nberthd keeps running; try: ${shown(['run', '--rm', '-it', 'busybox', 'sh'])}`);
+  console.log(`stop it with: ${shown(['daemon', 'stop'])}`);
 }
 
 main().catch((err) => {
