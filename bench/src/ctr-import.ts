@@ -5,9 +5,9 @@ import type { Benchmark } from './harness';
 
 /**
  * `ctr images import` of the large test image (163 MiB, 7 layers; imported and unpacked into
- * overlayfs) with the same ctr binary against berthd and against Debian's containerd. berthd has
- * no garbage collector yet, so it gets a fresh root for every round (started untimed), while
- * containerd's image is removed with `--sync` after each round.
+ * overlayfs) with the same ctr binary against berthd and against Debian's containerd. berthd gets
+ * a fresh root for every round (started untimed), while containerd's image is removed with
+ * `--sync` after each round (its GC then removes content and snapshots): both write everything.
  */
 export const ctrImportBenchmark: Benchmark = {
   name: 'ctr-import-large',

@@ -11,6 +11,7 @@ import { containerMemoryBenchmark, containerRunBenchmark } from './containers';
 import { ctrImportBenchmark } from './ctr-import';
 import { ctrRunBenchmarkConcurrent, ctrRunBenchmarkSingle } from './ctr-run';
 import { engineMemoryBenchmark } from './engine-memory';
+import { berthRunBenchmark, berthVersionBenchmark } from './berth-cli';
 import { registryPullBenchmark } from './registry-pull';
 
 const benchmarks: Benchmark[] = [
@@ -24,6 +25,8 @@ const benchmarks: Benchmark[] = [
   ctrRunBenchmarkSingle,
   ctrRunBenchmarkConcurrent,
   engineMemoryBenchmark,
+  berthRunBenchmark,
+  berthVersionBenchmark,
   registryPullBenchmark,
 ];
 

@@ -1,0 +1,66 @@
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { testImage } from '@berth/testimages';
+import { containerdMissing, startContainerd } from '@berth/engine/testing';
+import { startBerthd } from './berthd';
+import type { Benchmark } from './harness';
+
+const run = promisify(execFile);
+const BERTH = join(dirname(createRequire(import.meta.url).resolve('@berth/cli/package.json')), 'dist', 'berth.js');
+const berth = (...args: string[]) => run(process.execPath, [BERTH, ...args]);
+
+/**
+ * What a person types: `berth run --rm busybox true` against berthd vs `ctr run --rm busybox
+ * true` against Debian's containerd (each a fresh process, as from a shell). Target ≤ 1.0.
+ */
+export const berthRunBenchmark: Benchmark = {
+  name: 'berth-run',
+  description: '`berth run --rm busybox true` (berthd) vs `ctr run --rm busybox true` (containerd)',
+  iterations: 15,
+  warmup: 1,
+  async setup() {
+    const missing = containerdMissing();
+    if (missing) return { skip: missing };
+    const archive = (await testImage('busybox', 'oci')).path;
+    const berthd = await startBerthd();
+    const containerd = await startContainerd();
+    await berth('--address', berthd.address, 'load', '-i', archive);
+    await containerd.ctr('images', 'import', archive);
+    let seq = 0;
+    return {
+      subject: { name: 'berth run --rm', run: () => berth('--address', berthd.address, 'run', '--rm', 'busybox', 'true') },
+      baselines: [{ name: 'ctr run --rm (containerd)', run: () => containerd.ctr('run', '--rm', 'docker.io/library/busybox:latest', `b-${seq++}`, 'true') }],
+      async teardown() {
+        await berthd.stop();
+        await containerd.stop();
+      },
+    };
+  },
+};
+
+/** `berth version` against berthd (client and server versions) vs `ctr version` against containerd, and a bare `node -e ""`. */
+export const berthVersionBenchmark: Benchmark = {
+  name: 'berth-version',
+  description: '`berth version` (berthd) vs `ctr version` (containerd) and `node -e ""` (the floor of any Node CLI)',
+  iterations: 20,
+  warmup: 2,
+  async setup() {
+    const missing = containerdMissing();
+    if (missing) return { skip: missing };
+    const berthd = await startBerthd();
+    const containerd = await startContainerd();
+    return {
+      subject: { name: 'berth version', run: () => berth('--address', berthd.address, 'version') },
+      baselines: [
+        { name: 'ctr version (containerd)', run: () => containerd.ctr('version') },
+        { name: 'node -e ""', run: () => run(process.execPath, ['-e', '']) },
+      ],
+      async teardown() {
+        await berthd.stop();
+        await containerd.stop();
+      },
+    };
+  },
+};
