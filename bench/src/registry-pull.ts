@@ -1,6 +1,7 @@
 import { startRegistry } from '@berth/registry/testing';
 import { testImage } from '@berth/testimages';
-import { containerdMissing, pullRequest, runTransfer, startContainerd } from '@berth/engine/testing';
+import { connect, TransferClient } from '@berth/client';
+import { containerdMissing, startContainerd } from '@berth/engine/testing';
 import { startBerthd, type BerthdProcess } from './berthd';
 import type { Benchmark } from './harness';
 
@@ -33,7 +34,14 @@ export const registryPullBenchmark: Benchmark = {
     return {
       subject: {
         name: 'berthd Transfer pull',
-        run: () => runTransfer(berthd.address, pullRequest(ref, { plainHttp: true }), { namespace: 'bench' }),
+        run: async () => {
+          const conn = connect(berthd.address, { namespace: 'bench' });
+          try {
+            await new TransferClient(conn).pull(ref, { plainHttp: true });
+          } finally {
+            conn.close();
+          }
+        },
         after: async () => void (await berthd.ctr('images', 'rm', '--sync', ref)),
       },
       baselines: [

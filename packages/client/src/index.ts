@@ -55,3 +55,5 @@ export type { CreateContainerOptions, RunContainerOptions } from './container-op
 // Image references with Docker's normalization, for commands that take and print image names.
 export { familiarName, familiarString, normalizeReference, parseReference } from '@berth/spec';
 export type { Reference } from '@berth/spec';
+export { TransferClient, pullRequest, pushRequest } from './transfer-client';
+export type { PullRequestOptions, TransferOptions } from './transfer-client';

@@ -13,5 +13,3 @@ export type { BidiCall, BidiFn, CallOptions, ClientStreamFn, GrpcClient, ServerS
 export { rejection, rejectionKind, thrown } from './errors';
 export { containerdMissing, startContainerd, startCtrDaemon, unmountUnder } from './containerd';
 export type { Containerd, CtrDaemon } from './containerd';
-export { pullRequest, pushRequest, runTransfer } from '../transfer/client';
-export type { PullRequestOptions, RunTransferOptions } from '../transfer/client';

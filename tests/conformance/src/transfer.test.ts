@@ -10,9 +10,20 @@ import { startRegistry, startTcpProxy, type TcpProxy, type TestRegistry } from '
 import { MediaType, defaultPlatform, digestOf, type Descriptor } from '@berth/spec';
 import { testImage } from '@berth/testimages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEngine } from './engine';
-import { createGrpcClient, ctr, hasCtr, pullRequest, pushRequest, rejectionKind, runTransfer } from './testing';
-import type { Berthd } from './daemon/daemon';
+import { connect, TransferClient, pullRequest, pushRequest, type TransferOptions } from '@berth/client';
+import { startEngine, type Berthd } from '@berth/engine';
+import { createGrpcClient, ctr, hasCtr, rejectionKind } from '@berth/engine/testing';
+
+/** Runs a Transfer on the berthd at `address` through @berth/client. */
+async function transferOn(address: string, request: ReturnType<typeof pullRequest>, opts: TransferOptions & { namespace?: string } = {}): Promise<void> {
+  const { namespace, ...rest } = opts;
+  const conn = connect(address, namespace ? { namespace } : {});
+  try {
+    await new TransferClient(conn).transfer(request, rest);
+  } finally {
+    conn.close();
+  }
+}
 
 /**
  * Server-side pull and push through containerd 2's Transfer service, against Debian's reference
@@ -58,7 +69,7 @@ async function seedPush(host: string, name: string, repoTag: string, extra: stri
 
 function pull(address: string, ns: string, ref: string, opts: Parameters<typeof pullRequest>[1] = {}): Promise<transferTypes.Progress[]> {
   const events: transferTypes.Progress[] = [];
-  return runTransfer(address, pullRequest(ref, { plainHttp: true, ...opts }), { namespace: ns, onProgress: (p) => events.push(p) }).then(() => events);
+  return transferOn(address, pullRequest(ref, { plainHttp: true, ...opts }), { namespace: ns, onProgress: (p) => events.push(p) }).then(() => events);
 }
 
 function grpc(address: string, ns: string) {
@@ -158,7 +169,7 @@ describe.skipIf(!canRun)('Transfer: pull from a registry', () => {
     const img = images.layers;
     const ref = `${registry.host}/pushed/layers:v1`;
     const events: transferTypes.Progress[] = [];
-    await runTransfer(seed.address, pushRequest('docker.io/library/layers:latest', ref, { plainHttp: true }), { namespace: 'seed', onProgress: (p) => events.push(p) });
+    await transferOn(seed.address, pushRequest('docker.io/library/layers:latest', ref, { plainHttp: true }), { namespace: 'seed', onProgress: (p) => events.push(p) });
     expect(events.some((e) => e.event === 'pushed' && e.desc?.digest === img.manifest.digest)).toBe(true);
     await pull(berthd.address, 'roundtrip', ref);
     const got = await contentDigests(berthd.address, 'roundtrip');
@@ -269,7 +280,7 @@ describe.skipIf(!canRun)('Transfer: a registry with Basic auth', () => {
     try {
       const ref = `${secured.host}/private/busybox:latest`;
       await ctr(authed.address, '-n', 'src', 'images', 'import', images.busybox.path);
-      await runTransfer(authed.address, pushRequest('docker.io/library/busybox:latest', ref, { plainHttp: true }), { namespace: 'src' });
+      await transferOn(authed.address, pushRequest('docker.io/library/busybox:latest', ref, { plainHttp: true }), { namespace: 'src' });
       expect(await rejectionKind(pull(berthd.address, 'noauth', ref))).toBe(ErrorKind.Unauthenticated);
       await pull(authed.address, 'dst', ref);
       expect(await ctr(authed.address, '-n', 'dst', 'run', '--rm', ref, 'authed', 'echo', 'authenticated')).toBe('authenticated\n');
