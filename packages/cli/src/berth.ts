@@ -15,6 +15,8 @@ const COMMANDS: Record<string, Loader> = {
   info: () => import('./commands/info'),
   images: () => import('./commands/images'),
   load: () => import('./commands/load'),
+  pull: () => import('./commands/pull'),
+  push: () => import('./commands/push'),
   rmi: () => import('./commands/rmi'),
   tag: () => import('./commands/tag'),
   run: () => import('./commands/run'),
@@ -35,7 +37,7 @@ const COMMANDS: Record<string, Loader> = {
 
 /** Docker's management-command spellings (`berth image ls`, `berth container rm`). */
 const ALIASES: Record<string, Record<string, string>> = {
-  image: { ls: 'images', list: 'images', rm: 'rmi', remove: 'rmi', load: 'load', tag: 'tag', inspect: 'inspect' },
+  image: { ls: 'images', list: 'images', rm: 'rmi', remove: 'rmi', load: 'load', pull: 'pull', push: 'push', tag: 'tag', inspect: 'inspect' },
   container: { ls: 'ps', list: 'ps', rm: 'rm', remove: 'rm', run: 'run', create: 'create', start: 'start', stop: 'stop', kill: 'kill', exec: 'exec', logs: 'logs', inspect: 'inspect', wait: 'wait' },
   system: { info: 'info', events: 'events' },
 };
@@ -51,7 +53,7 @@ Options:
 
 Commands:
   run, create, start, stop, kill, rm, ps, exec, logs, inspect, wait
-  images, load, rmi, tag, events, info, version
+  images, pull, push, load, rmi, tag, events, info, version
   daemon start|stop|status
 
 Run 'berth COMMAND --help' for more information on a command.

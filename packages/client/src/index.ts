@@ -53,7 +53,7 @@ export { readSnapshotFiles } from './image-files';
 export { CONTAINER_IMAGE_LABEL, CONTAINER_NAME_LABEL, createContainer, newContainerId, removeContainer, runContainer } from './container-ops';
 export type { CreateContainerOptions, RunContainerOptions } from './container-ops';
 // Image references with Docker's normalization, for commands that take and print image names.
-export { familiarName, familiarString, normalizeReference, parseReference } from '@berth/spec';
+export { familiarName, familiarString, normalizeReference, parseReference, parsePlatform } from '@berth/spec';
 export type { Reference } from '@berth/spec';
 export { TransferClient, pullRequest, pushRequest } from './transfer-client';
 export type { PullRequestOptions, TransferOptions } from './transfer-client';
