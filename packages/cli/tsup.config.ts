@@ -12,6 +12,11 @@ export default defineConfig({
   clean: true,
   // The version `berth version` prints, from package.json at build time.
   define: { __BERTH_CLI_VERSION__: JSON.stringify(version) },
+  // One bundle (client, wire types, grpc-js, protobufjs): a command starts by reading a few
+  // files instead of resolving and compiling hundreds of modules.
+  noExternal: [/.*/],
+  // The bundled CommonJS modules (grpc-js, protobufjs) require Node's builtins at run time.
+  banner: { js: "import { createRequire as __berthCreateRequire } from 'node:module'; const require = __berthCreateRequire(import.meta.url);" },
   // The package's bin: executable, since npm links it before the build exists.
   onSuccess: 'chmod +x dist/berth.js',
 });
