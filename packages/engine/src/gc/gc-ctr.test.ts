@@ -1,23 +1,14 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { containersService, contentService, diffService, health, imagesService, introspectionService, leasesService, namespacesService, snapshotsService, versionService } from '@berth/api';
+import { containersService, contentService, leasesService } from '@berth/api';
 import { digestOf, Label } from '@berth/spec';
 import { testImage } from '@berth/testimages';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { addService } from '../grpc/service';
 import { containersImpl } from '../services/containers';
-import { contentImpl } from '../services/content';
-import { ContentNamespaces } from '../services/content-namespaced';
 import { contentTestClient } from '../services/content-test-client';
-import { diffImpl } from '../services/diff';
-import { healthImpl } from '../services/health';
-import { imagesImpl } from '../services/images';
-import { introspectionImpl } from '../services/introspection';
-import { leasesImpl } from '../services/leases';
-import { namespacesImpl } from '../services/namespaces';
-import { snapshotsImpl } from '../services/snapshots';
-import { versionImpl } from '../services/version';
-import { createGrpcClient, ctr, ctrTable, hasCtr, startTestEngine, type TestEngine } from '../testing';
+import { createGrpcClient, ctr, ctrTable, hasCtr, type TestEngine } from '../testing';
+import { startImagesTestEngine } from '../services/images-test-engine';
 
 const isRoot = process.getuid?.() === 0;
 const BUSYBOX = 'docker.io/library/busybox:latest';
@@ -37,22 +28,10 @@ afterEach(async () => {
  * only the deletions under test trigger one).
  */
 async function start(): Promise<TestEngine> {
-  engine = await startTestEngine(
-    (server, ctx) => {
-      const contentNamespaces = new ContentNamespaces(ctx.content, ctx.metadata, ctx.gc);
-      addService(server, versionService.Version, versionImpl());
-      addService(server, health.Health, healthImpl());
-      addService(server, introspectionService.Introspection, introspectionImpl(ctx.root, () => []));
-      addService(server, namespacesService.Namespaces, namespacesImpl(ctx));
-      addService(server, leasesService.Leases, leasesImpl(ctx));
-      addService(server, contentService.Content, contentImpl(ctx, contentNamespaces));
-      addService(server, snapshotsService.Snapshots, snapshotsImpl(ctx));
-      addService(server, imagesService.Images, imagesImpl(ctx));
-      addService(server, diffService.Diff, diffImpl(ctx, contentNamespaces));
-      addService(server, containersService.Containers, containersImpl(ctx));
-    },
-    { gc: { intervalMs: 0, startupDelayMs: undefined } },
-  );
+  engine = await startImagesTestEngine({
+    gc: { intervalMs: 0, startupDelayMs: undefined },
+    also: (server, ctx) => addService(server, containersService.Containers, containersImpl(ctx)),
+  });
   return engine;
 }
 

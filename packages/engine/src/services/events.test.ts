@@ -1,37 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import {
-  containersService,
-  contentService,
-  diffService,
-  events,
-  eventsService,
-  health,
-  imagesService,
-  introspectionService,
-  leasesService,
-  namespacesService,
-  snapshotsService,
-  versionService,
-} from '@berth/api';
+import { containersService, events, eventsService, snapshotsService } from '@berth/api';
 import { ErrorKind } from '@berth/errdefs';
 import { imageReference, testImage } from '@berth/testimages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addService } from '../grpc/service';
-import { CTR, createGrpcClient, ctr, hasCtr, rejectionKind, startTestEngine, type GrpcClient, type TestEngine } from '../testing';
+import { CTR, createGrpcClient, ctr, hasCtr, rejectionKind, type GrpcClient, type TestEngine } from '../testing';
 import { containersImpl } from './containers';
-import { contentImpl } from './content';
-import { ContentNamespaces } from './content-namespaced';
-import { diffImpl } from './diff';
 import { eventsImpl } from './events';
-import { healthImpl } from './health';
-import { imagesImpl } from './images';
-import { introspectionImpl } from './introspection';
-import { leasesImpl } from './leases';
-import { namespacesImpl } from './namespaces';
-import { snapshotsImpl } from './snapshots';
-import { versionImpl } from './version';
+import { startImagesTestEngine } from './images-test-engine';
 
 const isRoot = process.getuid?.() === 0;
 const READY = '/test/ready';
@@ -40,23 +18,13 @@ let engine: TestEngine;
 let client: GrpcClient<(typeof eventsService.Events)['methods']>;
 
 beforeAll(async () => {
-  engine = await startTestEngine(
-    (server, ctx) => {
-      const cn = new ContentNamespaces(ctx.content, ctx.metadata);
-      addService(server, versionService.Version, versionImpl());
-      addService(server, health.Health, healthImpl());
-      addService(server, introspectionService.Introspection, introspectionImpl(ctx.root, () => []));
-      addService(server, namespacesService.Namespaces, namespacesImpl(ctx));
-      addService(server, leasesService.Leases, leasesImpl(ctx));
-      addService(server, contentService.Content, contentImpl(ctx, cn));
-      addService(server, snapshotsService.Snapshots, snapshotsImpl(ctx));
-      addService(server, imagesService.Images, imagesImpl(ctx));
-      addService(server, diffService.Diff, diffImpl(ctx, cn));
+  engine = await startImagesTestEngine({
+    prefix: 'berth-events-',
+    also: (server, ctx) => {
       addService(server, containersService.Containers, containersImpl(ctx));
       addService(server, eventsService.Events, eventsImpl(ctx));
     },
-    { prefix: 'berth-events-' },
-  );
+  });
   client = createGrpcClient(engine.address, eventsService.Events, { namespace: 'grpc' });
 });
 

@@ -1,4 +1,6 @@
 import { contentService, diffService, health, imagesService, introspectionService, leasesService, namespacesService, snapshotsService, versionService } from '@berth/api';
+import type * as grpc from '@grpc/grpc-js';
+import type { EngineContext } from '../context';
 import { addService } from '../grpc/service';
 import { startTestEngine, type TestEngine, type TestEngineOptions } from '../testing';
 import { contentImpl } from './content';
@@ -15,9 +17,15 @@ import { versionImpl } from './version';
 /**
  * A test berthd serving what `ctr images import` / `ctr images ls` / unpack need: Version,
  * Introspection, Health, Namespaces, Leases, Content and Diff over one shared ContentNamespaces,
- * Snapshots and Images (the way engine.ts wires them). Test-only.
+ * Snapshots and Images (the way engine.ts wires them), plus what `also` adds. Test-only.
  */
-export function startImagesTestEngine(opts: TestEngineOptions = {}): Promise<TestEngine> {
+export function startImagesTestEngine(
+  opts: TestEngineOptions & {
+    /** More services to serve beside those (the test's own). */
+    also?: (server: grpc.Server, ctx: EngineContext) => void;
+  } = {},
+): Promise<TestEngine> {
+  const { also, ...engineOpts } = opts;
   return startTestEngine((server, ctx) => {
     const contentNamespaces = new ContentNamespaces(ctx.content, ctx.metadata, ctx.gc);
     addService(server, versionService.Version, versionImpl());
@@ -29,5 +37,6 @@ export function startImagesTestEngine(opts: TestEngineOptions = {}): Promise<Tes
     addService(server, snapshotsService.Snapshots, snapshotsImpl(ctx));
     addService(server, imagesService.Images, imagesImpl(ctx));
     addService(server, diffService.Diff, diffImpl(ctx, contentNamespaces));
-  }, opts);
+    also?.(server, ctx);
+  }, engineOpts);
 }
