@@ -21,7 +21,11 @@ export interface CallContext {
   readonly signal: AbortSignal;
 }
 
-export function callContext(metadata: Metadata, signal: AbortSignal): CallContext {
+/**
+ * The context of one call. `signal` may be given lazily: most handlers never look at it, and an
+ * AbortController per call is measurable at berthd's call rates.
+ */
+export function callContext(metadata: Metadata, signal: AbortSignal | (() => AbortSignal)): CallContext {
   const first = (key: string): string | undefined => {
     const v = metadata.get(key)[0];
     return v === undefined ? undefined : String(v);
@@ -36,6 +40,8 @@ export function callContext(metadata: Metadata, signal: AbortSignal): CallContex
     },
     lease,
     metadata,
-    signal,
+    get signal() {
+      return typeof signal === 'function' ? signal() : signal;
+    },
   };
 }

@@ -77,10 +77,29 @@ export function addService<M extends Record<string, AnyMethodDefinition>>(
   server.addService(definition as grpc.ServiceDefinition, handlers);
 }
 
-function abortSignalOf(call: { on(event: 'cancelled', f: () => void): unknown }): AbortSignal {
-  const ac = new AbortController();
-  call.on('cancelled', () => ac.abort());
-  return ac.signal;
+/**
+ * The call's cancellation as an AbortSignal, made only if the handler asks for it (`get`), and
+ * no longer watched once the handler has settled (`done`).
+ */
+function cancellationOf(call: { on(event: 'cancelled', f: () => void): unknown; off(event: 'cancelled', f: () => void): unknown; cancelled?: boolean }): {
+  get: () => AbortSignal;
+  done: () => void;
+} {
+  let ac: AbortController | undefined;
+  const abort = () => ac?.abort();
+  return {
+    get() {
+      if (!ac) {
+        ac = new AbortController();
+        if (call.cancelled) ac.abort();
+        else call.on('cancelled', abort);
+      }
+      return ac.signal;
+    },
+    done() {
+      if (ac) call.off('cancelled', abort);
+    },
+  };
 }
 
 /** Wraps a handler's promise so that `observe` sees when it settles. */
@@ -101,16 +120,18 @@ function handlerFor(mi: MethodImpl<unknown, unknown>, wrap: <T>(p: Promise<T>) =
   switch (mi.kind) {
     case 'unary':
       return ((call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        const ctx = callContext(call.metadata, abortSignalOf(call));
-        wrap(mi.handle(call.request, ctx)).then(
+        const cancel = cancellationOf(call);
+        const ctx = callContext(call.metadata, cancel.get);
+        wrap(mi.handle(call.request, ctx)).finally(cancel.done).then(
           (res) => callback(null, res),
           (err: unknown) => callback(toGrpcStatus(err)),
         );
       }) as grpc.handleUnaryCall<unknown, unknown>;
     case 'serverStream':
       return ((call: grpc.ServerWritableStream<unknown, unknown>) => {
-        const ctx = callContext(call.metadata, abortSignalOf(call));
-        wrap(mi.handle(call.request, ctx, (res) => write(call, res))).then(
+        const cancel = cancellationOf(call);
+        const ctx = callContext(call.metadata, cancel.get);
+        wrap(mi.handle(call.request, ctx, (res) => write(call, res))).finally(cancel.done).then(
           () => call.end(),
           // grpc-js sends a streaming call's status on 'error'; destroy() would send none.
           (err: unknown) => call.emit('error', toGrpcStatus(err)),
@@ -118,18 +139,20 @@ function handlerFor(mi: MethodImpl<unknown, unknown>, wrap: <T>(p: Promise<T>) =
       }) as grpc.handleServerStreamingCall<unknown, unknown>;
     case 'clientStream':
       return ((call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        const ctx = callContext(call.metadata, abortSignalOf(call));
-        wrap(mi.handle(call.iterator({ destroyOnReturn: false }) as AsyncIterable<unknown>, ctx)).then(
+        const cancel = cancellationOf(call);
+        const ctx = callContext(call.metadata, cancel.get);
+        wrap(mi.handle(call.iterator({ destroyOnReturn: false }) as AsyncIterable<unknown>, ctx)).finally(cancel.done).then(
           (res) => callback(null, res),
           (err: unknown) => callback(toGrpcStatus(err)),
         );
       }) as grpc.handleClientStreamingCall<unknown, unknown>;
     case 'bidi':
       return ((call: grpc.ServerDuplexStream<unknown, unknown>) => {
-        const ctx = callContext(call.metadata, abortSignalOf(call));
+        const cancel = cancellationOf(call);
+        const ctx = callContext(call.metadata, cancel.get);
         // Leaving a `for await` over the call itself would destroy it before the final status.
         const requests = call.iterator({ destroyOnReturn: false }) as AsyncIterable<unknown>;
-        wrap(mi.handle(requests, ctx, (res) => write(call, res))).then(
+        wrap(mi.handle(requests, ctx, (res) => write(call, res))).finally(cancel.done).then(
           () => call.end(),
           (err: unknown) => call.emit('error', toGrpcStatus(err)),
         );
