@@ -23,6 +23,7 @@ const COMMANDS: Record<string, Loader> = {
   create: () => import('./commands/create'),
   start: () => import('./commands/start'),
   stop: () => import('./commands/stop'),
+  restart: () => import('./commands/restart'),
   kill: () => import('./commands/kill'),
   rm: () => import('./commands/rm'),
   ps: () => import('./commands/ps'),
@@ -30,6 +31,11 @@ const COMMANDS: Record<string, Loader> = {
   logs: () => import('./commands/logs'),
   inspect: () => import('./commands/inspect'),
   wait: () => import('./commands/wait'),
+  top: () => import('./commands/top'),
+  stats: () => import('./commands/stats'),
+  system: () => import('./commands/system'),
+  login: () => import('./commands/login'),
+  logout: () => import('./commands/logout'),
   events: () => import('./commands/events'),
   daemon: () => import('./commands/daemon'),
   __autoremove: () => import('./commands/autoremove'),
@@ -38,7 +44,7 @@ const COMMANDS: Record<string, Loader> = {
 /** Docker's management-command spellings (`berth image ls`, `berth container rm`). */
 const ALIASES: Record<string, Record<string, string>> = {
   image: { ls: 'images', list: 'images', rm: 'rmi', remove: 'rmi', load: 'load', pull: 'pull', push: 'push', tag: 'tag', inspect: 'inspect' },
-  container: { ls: 'ps', list: 'ps', rm: 'rm', remove: 'rm', run: 'run', create: 'create', start: 'start', stop: 'stop', kill: 'kill', exec: 'exec', logs: 'logs', inspect: 'inspect', wait: 'wait' },
+  container: { ls: 'ps', list: 'ps', rm: 'rm', remove: 'rm', run: 'run', create: 'create', start: 'start', stop: 'stop', kill: 'kill', exec: 'exec', logs: 'logs', inspect: 'inspect', wait: 'wait', restart: 'restart', top: 'top', stats: 'stats' },
   system: { info: 'info', events: 'events' },
 };
 
@@ -52,8 +58,9 @@ Options:
   -v, --version            print the client version and exit
 
 Commands:
-  run, create, start, stop, kill, rm, ps, exec, logs, inspect, wait
-  images, pull, push, load, rmi, tag, events, info, version
+  run, create, start, stop, restart, kill, rm, ps, exec, logs, inspect, wait, top, stats
+  images, pull, push, load, rmi, tag, login, logout, events, info, version
+  system df|prune
   daemon start|stop|status
 
 Run 'berth COMMAND --help' for more information on a command.

@@ -15,6 +15,12 @@ const USAGES: Record<string, string> = {
   logs: 'berth logs [-f] [--tail N] CONTAINER\n\nShow a container\'s output',
   inspect: 'berth inspect [--type container|image] [-f TEMPLATE] NAME [NAME...]\n\nShow details of containers or images as JSON',
   wait: 'berth wait CONTAINER [CONTAINER...]\n\nBlock until containers stop, then print their exit codes',
+  restart: 'berth restart [-t SECONDS] [-s SIGNAL] CONTAINER [CONTAINER...]\n\nStop (as berth stop) then start containers',
+  top: 'berth top CONTAINER\n\nShow a running container\'s processes as ps -ef does (UID PID PPID C STIME TTY TIME CMD, from the host\'s /proc)',
+  stats: 'berth stats [--no-stream] [-a] [--no-trunc] [--format json|TEMPLATE] [CONTAINER...]\n\nShow containers\' CPU, memory and pids (cgroup metrics); CPU % is measured over 500 ms',
+  system: 'berth system df [--format json|TEMPLATE]\n        berth system prune [-a] [-f]\n\ndf: space used by images and containers\nprune: remove stopped containers, then dangling images (-a: every image no container uses)',
+  login: 'berth login [-u USER] [-p PASSWORD | --password-stdin] [SERVER]\n\nStore registry credentials in $DOCKER_CONFIG/config.json (else ~/.docker/config.json) for berthd\'s pulls and pushes.\nThey are not checked here: the engine uses them on the next pull or push. SERVER defaults to Docker Hub',
+  logout: 'berth logout [SERVER]\n\nRemove stored registry credentials (Docker Hub by default)',
   events: 'berth events [--format json] [--filter topic=TOPIC]\n\nStream berthd\'s events for this namespace',
 };
 

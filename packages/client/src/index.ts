@@ -57,3 +57,5 @@ export { familiarName, familiarString, normalizeReference, parseReference, parse
 export type { Reference } from '@berth/spec';
 export { TransferClient, pullRequest, pushRequest } from './transfer-client';
 export type { PullRequestOptions, TransferOptions } from './transfer-client';
+export { decodeTaskStats } from './task-metrics';
+export type { TaskStats } from './task-metrics';
