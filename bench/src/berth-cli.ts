@@ -2,9 +2,7 @@ import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { testImage } from '@berth/testimages';
-import { containerdMissing, startContainerd } from '@berth/engine/testing';
-import { startBerthd } from './berthd';
+import { startBothEngines } from './berthd';
 import type { Benchmark } from './harness';
 
 const run = promisify(execFile);
@@ -21,21 +19,14 @@ export const berthRunBenchmark: Benchmark = {
   iterations: 15,
   warmup: 1,
   async setup() {
-    const missing = containerdMissing();
-    if (missing) return { skip: missing };
-    const archive = (await testImage('busybox', 'oci')).path;
-    const berthd = await startBerthd();
-    const containerd = await startContainerd();
-    await berth('--address', berthd.address, 'load', '-i', archive);
-    await containerd.ctr('images', 'import', archive);
+    const engines = await startBothEngines('busybox');
+    if ('skip' in engines) return engines;
+    const { berthd, containerd } = engines;
     let seq = 0;
     return {
       subject: { name: 'berth run --rm', run: () => berth('--address', berthd.address, 'run', '--rm', 'busybox', 'true') },
       baselines: [{ name: 'ctr run --rm (containerd)', run: () => containerd.ctr('run', '--rm', 'docker.io/library/busybox:latest', `b-${seq++}`, 'true') }],
-      async teardown() {
-        await berthd.stop();
-        await containerd.stop();
-      },
+      teardown: engines.stop,
     };
   },
 };
@@ -47,20 +38,16 @@ export const berthVersionBenchmark: Benchmark = {
   iterations: 20,
   warmup: 2,
   async setup() {
-    const missing = containerdMissing();
-    if (missing) return { skip: missing };
-    const berthd = await startBerthd();
-    const containerd = await startContainerd();
+    const engines = await startBothEngines();
+    if ('skip' in engines) return engines;
+    const { berthd, containerd } = engines;
     return {
       subject: { name: 'berth version', run: () => berth('--address', berthd.address, 'version') },
       baselines: [
         { name: 'ctr version (containerd)', run: () => containerd.ctr('version') },
         { name: 'node -e ""', run: () => run(process.execPath, ['-e', '']) },
       ],
-      async teardown() {
-        await berthd.stop();
-        await containerd.stop();
-      },
+      teardown: engines.stop,
     };
   },
 };

@@ -1,6 +1,5 @@
 import { testImage } from '@berth/testimages';
-import { startBerthd, type BerthdProcess } from './berthd';
-import { containerdMissing, startContainerd } from '@berth/engine/testing';
+import { startBothEngines } from './berthd';
 import type { Benchmark } from './harness';
 
 /**
@@ -15,11 +14,10 @@ export const ctrImportBenchmark: Benchmark = {
   iterations: 5,
   warmup: 1,
   async setup() {
-    const missing = containerdMissing();
-    if (missing) return { skip: missing };
     const archive = await testImage('large', 'oci');
-    const containerd = await startContainerd();
-    const berthd: BerthdProcess = await startBerthd();
+    const engines = await startBothEngines();
+    if ('skip' in engines) return engines;
+    const { berthd, containerd } = engines;
     return {
       subject: {
         name: 'ctr → berthd',
@@ -33,10 +31,7 @@ export const ctrImportBenchmark: Benchmark = {
           after: async () => void (await containerd.ctr('images', 'rm', '--sync', 'docker.io/library/large:latest')),
         },
       ],
-      async teardown() {
-        await berthd.stop();
-        await containerd.stop();
-      },
+      teardown: engines.stop,
     };
   },
 };

@@ -1,7 +1,5 @@
 import { dirname } from 'node:path';
-import { testImage } from '@berth/testimages';
-import { containerdMissing, startContainerd } from '@berth/engine/testing';
-import { startBerthd } from './berthd';
+import { startBothEngines } from './berthd';
 import type { Benchmark, Contender } from './harness';
 import { mib, pidsMatching, pssKiB, rssKiB } from './proc-memory';
 
@@ -47,13 +45,9 @@ export const engineMemoryBenchmark: Benchmark = {
   iterations: 3,
   warmup: 0,
   async setup() {
-    const missing = containerdMissing();
-    if (missing) return { skip: missing };
-    const archive = (await testImage('busybox', 'oci')).path;
-    const berthd = await startBerthd();
-    const containerd = await startContainerd();
-    await berthd.ctr('images', 'import', archive);
-    await containerd.ctr('images', 'import', archive);
+    const engines = await startBothEngines('busybox');
+    if ('skip' in engines) return engines;
+    const { berthd, containerd } = engines;
     // Let both settle after the import (deferred GC, lazy plugin work) before the idle figure.
     await new Promise((r) => setTimeout(r, 2000));
     const berthShims = () => pidsMatching(' serve ', `${dirname(berthd.address)}/state/s/`);
@@ -92,10 +86,7 @@ export const engineMemoryBenchmark: Benchmark = {
     return {
       subject: contender('ctr → berthd', 'berthd', berthd, berthShims),
       baselines: [contender('ctr → containerd', 'containerd', containerd, containerdShims)],
-      async teardown() {
-        await berthd.stop();
-        await containerd.stop();
-      },
+      teardown: engines.stop,
     };
   },
   describe() {

@@ -1,8 +1,7 @@
 import { startRegistry } from '@berth/registry/testing';
 import { testImage } from '@berth/testimages';
 import { connect, TransferClient } from '@berth/client';
-import { containerdMissing, startContainerd } from '@berth/engine/testing';
-import { startBerthd, type BerthdProcess } from './berthd';
+import { startBothEngines } from './berthd';
 import type { Benchmark } from './harness';
 
 /**
@@ -19,13 +18,12 @@ export const registryPullBenchmark: Benchmark = {
   iterations: 5,
   warmup: 1,
   async setup() {
-    const missing = containerdMissing();
-    if (missing) return { skip: missing };
+    const engines = await startBothEngines();
+    if ('skip' in engines) return engines;
+    const { berthd, containerd } = engines;
     const archive = await testImage('large', 'oci');
     const registry = await startRegistry();
     const ref = `${registry.host}/large:latest`;
-    const berthd: BerthdProcess = await startBerthd();
-    const containerd = await startContainerd();
     // Seed the registry once, then leave berthd empty.
     await berthd.ctr('images', 'import', archive.path);
     await berthd.ctr('images', 'tag', 'docker.io/library/large:latest', ref);
@@ -52,8 +50,7 @@ export const registryPullBenchmark: Benchmark = {
         },
       ],
       async teardown() {
-        await berthd.stop();
-        await containerd.stop();
+        await engines.stop();
         await registry.stop();
       },
     };

@@ -57,6 +57,25 @@ export async function findContainer(ctx: Ctx, ref: string): Promise<ContainerRec
   throw new CliError(`Error response from daemon: No such container: ${ref}`);
 }
 
+/**
+ * Docker's way with `CONTAINER...` arguments: `fn` runs for each in turn; one that succeeds
+ * prints its reference, one that fails prints its error, and the rest still run. Resolves with
+ * the exit code: 1 if any failed.
+ */
+export async function forEachContainer(ctx: Ctx, refs: string[], fn: (c: ContainerRecord, ref: string) => Promise<void>): Promise<number> {
+  let code = 0;
+  for (const ref of refs) {
+    try {
+      await fn(await findContainer(ctx, ref), ref);
+      process.stdout.write(`${ref}\n`);
+    } catch (err) {
+      process.stderr.write(`berth: ${(err as Error).message}\n`);
+      code = 1;
+    }
+  }
+  return code;
+}
+
 /** The container's task (init process), or undefined when it has none. */
 export async function taskOf(ctx: Ctx, id: string): Promise<ProcessState | undefined> {
   try {

@@ -1,5 +1,5 @@
 import { parseArgs } from '../args';
-import { findContainer, parseSignal, taskOf, withCtx } from '../context';
+import { forEachContainer, parseSignal, taskOf, withCtx } from '../context';
 import { CliError } from '../errors';
 import type { Globals } from '../globals';
 
@@ -7,20 +7,11 @@ import type { Globals } from '../globals';
 export default async function kill(g: Globals, argv: string[]): Promise<number> {
   const { flags, args } = parseArgs(argv, { signal: { kind: 'string', short: 's' } });
   const sig = parseSignal(flags.signal ?? 'SIGKILL');
-  return withCtx(g, async (ctx) => {
-    let code = 0;
-    for (const ref of args) {
-      try {
-        const c = await findContainer(ctx, ref);
-        const t = await taskOf(ctx, c.id);
-        if (!t || t.status !== 'running') throw new CliError(`Error response from daemon: cannot kill container: ${ref}: container ${c.id} is not running`);
-        await ctx.tasks.kill({ containerId: c.id }, sig);
-        process.stdout.write(`${ref}\n`);
-      } catch (err) {
-        process.stderr.write(`berth: ${(err as Error).message}\n`);
-        code = 1;
-      }
-    }
-    return code;
-  });
+  return withCtx(g, (ctx) =>
+    forEachContainer(ctx, args, async (c, ref) => {
+      const t = await taskOf(ctx, c.id);
+      if (!t || t.status !== 'running') throw new CliError(`Error response from daemon: cannot kill container: ${ref}: container ${c.id} is not running`);
+      await ctx.tasks.kill({ containerId: c.id }, sig);
+    }),
+  );
 }

@@ -1,5 +1,5 @@
 import { parseArgs } from '../args';
-import { findContainer, withCtx } from '../context';
+import { forEachContainer, withCtx } from '../context';
 import type { Globals } from '../globals';
 import { startDetached } from '../task-io';
 import { stopContainer } from './stop';
@@ -12,19 +12,10 @@ import { stopContainer } from './stop';
 export default async function restart(g: Globals, argv: string[]): Promise<number> {
   const { flags, args } = parseArgs(argv, { time: { kind: 'string', short: 't' }, timeout: { kind: 'string' }, signal: { kind: 'string', short: 's' } });
   const seconds = Number(flags.time ?? flags.timeout ?? 10);
-  return withCtx(g, async (ctx) => {
-    let code = 0;
-    for (const ref of args) {
-      try {
-        const c = await findContainer(ctx, ref);
-        await stopContainer(ctx, c, seconds, flags.signal);
-        await startDetached(ctx, c);
-        process.stdout.write(`${ref}\n`);
-      } catch (err) {
-        process.stderr.write(`berth: ${(err as Error).message}\n`);
-        code = 1;
-      }
-    }
-    return code;
-  });
+  return withCtx(g, (ctx) =>
+    forEachContainer(ctx, args, async (c, ref) => {
+      await stopContainer(ctx, c, seconds, flags.signal);
+      await startDetached(ctx, c);
+    }),
+  );
 }

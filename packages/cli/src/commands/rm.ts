@@ -1,6 +1,6 @@
 import { removeContainer } from '@berth/client';
 import { parseArgs } from '../args';
-import { findContainer, taskOf, withCtx } from '../context';
+import { forEachContainer, taskOf, withCtx } from '../context';
 import { CliError } from '../errors';
 import type { Globals } from '../globals';
 import { removeContainerFiles } from '../task-io';
@@ -8,23 +8,14 @@ import { removeContainerFiles } from '../task-io';
 /** `berth rm [-f] CONTAINER...`: removes stopped containers (running ones with `-f`, killed first). */
 export default async function rm(g: Globals, argv: string[]): Promise<number> {
   const { flags, args } = parseArgs(argv, { force: { kind: 'bool', short: 'f' }, volumes: { kind: 'bool', short: 'v' } });
-  return withCtx(g, async (ctx) => {
-    let code = 0;
-    for (const ref of args) {
-      try {
-        const c = await findContainer(ctx, ref);
-        const t = await taskOf(ctx, c.id);
-        if (t && (t.status === 'running' || t.status === 'paused') && !flags.force) {
-          throw new CliError(`Error response from daemon: You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`);
-        }
-        await removeContainer(ctx.conn, c.id, { force: flags.force });
-        removeContainerFiles(ctx, c.id);
-        process.stdout.write(`${ref}\n`);
-      } catch (err) {
-        process.stderr.write(`berth: ${(err as Error).message}\n`);
-        code = 1;
+  return withCtx(g, (ctx) =>
+    forEachContainer(ctx, args, async (c, ref) => {
+      const t = await taskOf(ctx, c.id);
+      if (t && (t.status === 'running' || t.status === 'paused') && !flags.force) {
+        throw new CliError(`Error response from daemon: You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`);
       }
-    }
-    return code;
-  });
+      await removeContainer(ctx.conn, c.id, { force: flags.force });
+      removeContainerFiles(ctx, c.id);
+    }),
+  );
 }

@@ -1,5 +1,5 @@
 import { parseArgs } from '../args';
-import { findContainer, parseSignal, taskOf, withCtx, type Ctx } from '../context';
+import { forEachContainer, parseSignal, taskOf, withCtx, type Ctx } from '../context';
 import type { ContainerRecord } from '@berth/client';
 import type { Globals } from '../globals';
 
@@ -10,20 +10,11 @@ import type { Globals } from '../globals';
 export default async function stop(g: Globals, argv: string[]): Promise<number> {
   const { flags, args } = parseArgs(argv, { time: { kind: 'string', short: 't' }, timeout: { kind: 'string' }, signal: { kind: 'string', short: 's' } });
   const seconds = Number(flags.time ?? flags.timeout ?? 10);
-  return withCtx(g, async (ctx) => {
-    let code = 0;
-    for (const ref of args) {
-      try {
-        const c = await findContainer(ctx, ref);
-        await stopContainer(ctx, c, seconds, flags.signal);
-        process.stdout.write(`${ref}\n`);
-      } catch (err) {
-        process.stderr.write(`berth: ${(err as Error).message}\n`);
-        code = 1;
-      }
-    }
-    return code;
-  });
+  return withCtx(g, (ctx) =>
+    forEachContainer(ctx, args, async (c, ref) => {
+      await stopContainer(ctx, c, seconds, flags.signal);
+    }),
+  );
 }
 
 /** Stops a running container: signal, wait up to `seconds`, then SIGKILL and wait. A stopped one is left alone. */
