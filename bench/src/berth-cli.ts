@@ -24,7 +24,7 @@ export const berthRunBenchmark: Benchmark = {
     const { berthd, containerd } = engines;
     let seq = 0;
     return {
-      subject: { name: 'berth run --rm', run: () => berth('--address', berthd.address, 'run', '--rm', 'busybox', 'true') },
+      subject: { name: 'berth run --rm', run: () => berth('--address', berthd.address, '--namespace', 'bench', 'run', '--rm', 'busybox', 'true') },
       baselines: [{ name: 'ctr run --rm (containerd)', run: () => containerd.ctr('run', '--rm', 'docker.io/library/busybox:latest', `b-${seq++}`, 'true') }],
       teardown: engines.stop,
     };
