@@ -15,6 +15,10 @@ const COMMANDS: Record<string, Loader> = {
   info: () => import('./commands/info'),
   images: () => import('./commands/images'),
   load: () => import('./commands/load'),
+  save: () => import('./commands/save'),
+  import: () => import('./commands/import'),
+  export: () => import('./commands/export'),
+  attach: () => import('./commands/attach'),
   pull: () => import('./commands/pull'),
   push: () => import('./commands/push'),
   rmi: () => import('./commands/rmi'),
@@ -38,13 +42,13 @@ const COMMANDS: Record<string, Loader> = {
   logout: () => import('./commands/logout'),
   events: () => import('./commands/events'),
   daemon: () => import('./commands/daemon'),
-  __autoremove: () => import('./commands/autoremove'),
+  __monitor: () => import('./commands/monitor'),
 };
 
 /** Docker's management-command spellings (`berth image ls`, `berth container rm`). */
 const ALIASES: Record<string, Record<string, string>> = {
-  image: { ls: 'images', list: 'images', rm: 'rmi', remove: 'rmi', load: 'load', pull: 'pull', push: 'push', tag: 'tag', inspect: 'inspect' },
-  container: { ls: 'ps', list: 'ps', rm: 'rm', remove: 'rm', run: 'run', create: 'create', start: 'start', stop: 'stop', kill: 'kill', exec: 'exec', logs: 'logs', inspect: 'inspect', wait: 'wait', restart: 'restart', top: 'top', stats: 'stats' },
+  image: { ls: 'images', list: 'images', rm: 'rmi', remove: 'rmi', load: 'load', save: 'save', import: 'import', pull: 'pull', push: 'push', tag: 'tag', inspect: 'inspect' },
+  container: { ls: 'ps', list: 'ps', rm: 'rm', remove: 'rm', run: 'run', create: 'create', start: 'start', stop: 'stop', kill: 'kill', exec: 'exec', logs: 'logs', inspect: 'inspect', wait: 'wait', restart: 'restart', top: 'top', stats: 'stats', export: 'export', attach: 'attach' },
   system: { info: 'info', events: 'events' },
 };
 
@@ -58,8 +62,8 @@ Options:
   -v, --version            print the client version and exit
 
 Commands:
-  run, create, start, stop, restart, kill, rm, ps, exec, logs, inspect, wait, top, stats
-  images, pull, push, load, rmi, tag, login, logout, events, info, version
+  run, create, start, stop, restart, kill, rm, ps, exec, logs, attach, inspect, wait, top, stats, export
+  images, pull, push, load, save, import, rmi, tag, login, logout, events, info, version
   system df|prune
   daemon start|stop|status
 

@@ -4,6 +4,9 @@ import { CONTAINER_IMAGE_LABEL, CONTAINER_NAME_LABEL, createContainer, familiarS
 import { parseArgs, UsageError, type FlagSpecs } from './args';
 import { CliError } from './errors';
 import { type Ctx } from './context';
+import { resourceLimits } from './limit-flags';
+import { parseMounts } from './mount-flags';
+import { findImageNames } from './image-refs';
 
 /** The flags `run` and `create` share (Docker's). */
 export const CREATE_FLAGS = {
@@ -18,6 +21,11 @@ export const CREATE_FLAGS = {
   hostname: { kind: 'string', short: 'h' },
   label: { kind: 'list', short: 'l' },
   volume: { kind: 'list', short: 'v' },
+  mount: { kind: 'list' },
+  'read-only': { kind: 'bool' },
+  memory: { kind: 'string', short: 'm' },
+  cpus: { kind: 'string' },
+  'pids-limit': { kind: 'string' },
   network: { kind: 'string' },
   net: { kind: 'string' },
   help: { kind: 'bool' },
@@ -63,6 +71,9 @@ export function createOptions(flags: ReturnType<typeof parseRun<typeof CREATE_FL
     if (mode !== undefined && mode !== 'ro' && mode !== 'rw') throw new CliError(`invalid mode: ${mode}`, 125);
     return { source: resolve(src), destination: dst, readonly: mode === 'ro' };
   });
+  const extra = parseMounts(flags.mount);
+  mounts.push(...extra.binds);
+  const resources = resourceLimits(flags);
   const net = flags.network ?? flags.net ?? 'none';
   if (net !== 'none' && net !== 'host') throw new CliError(`network ${net} not found (berth has --network none and host)`, 125);
   return {
@@ -75,6 +86,9 @@ export function createOptions(flags: ReturnType<typeof parseRun<typeof CREATE_FL
     terminal: flags.tty,
     ...(flags.hostname ? { hostname: flags.hostname } : {}),
     mounts,
+    ...(extra.tmpfs.length ? { tmpfs: extra.tmpfs } : {}),
+    ...(flags['read-only'] ? { readonlyRootfs: true } : {}),
+    ...(resources ? { resources } : {}),
     hostNetwork: net === 'host',
     labels,
   };
@@ -102,21 +116,33 @@ export async function claimName(ctx: Ctx, name: string | undefined): Promise<str
   }
 }
 
-/** `createContainer`, with Docker's message (and exit 125) for an image berthd does not have. */
+/**
+ * `createContainer`, with the image found as Docker finds it (a name, else an image id or a
+ * unique prefix of one) and Docker's message (exit 125) when berthd does not have it.
+ */
 export async function createFromImage(ctx: Ctx, opts: CreateContainerOptions): ReturnType<typeof createContainer> {
-  let name: string;
+  let name: string | undefined;
   try {
     name = normalizeReference(opts.image);
   } catch (err) {
-    throw new CliError(`invalid reference format: ${opts.image}: ${(err as Error).message}`, 125);
+    if (!/^(sha256:)?[0-9a-f]{4,64}$/.test(opts.image)) throw new CliError(`invalid reference format: ${opts.image}: ${(err as Error).message}`, 125);
   }
-  try {
-    await ctx.images.get(name);
-  } catch (err) {
-    if ((err as { kind?: string }).kind === 'NotFound') {
-      throw new CliError(`Unable to find image '${familiarString(name)}' locally: berth does not pull yet; load it with: berth load -i IMAGE.tar`, 125);
+  // The common case first, one call: a name berthd has.
+  const exists = name !== undefined && (await ctx.images.get(name).then(
+    () => true,
+    (err: unknown) => {
+      if ((err as { kind?: string }).kind === 'NotFound') return false;
+      throw err;
+    },
+  ));
+  if (!exists) {
+    const byId = await findImageNames(ctx, opts.image).catch((err: unknown) => {
+      throw err instanceof CliError ? new CliError(err.message, 125) : err;
+    });
+    if (byId.length === 0) {
+      throw new CliError(`Unable to find image '${name ? familiarString(name) : opts.image}' locally: berth does not pull yet; load it with: berth load -i IMAGE.tar`, 125);
     }
-    throw err;
+    name = byId[0]!;
   }
-  return createContainer(ctx.conn, opts);
+  return createContainer(ctx.conn, { ...opts, image: name! });
 }

@@ -1,16 +1,21 @@
-import { execFileSync } from 'node:child_process';
-import { createWriteStream, existsSync, rmSync, type WriteStream } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { createWriteStream, existsSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { FifoSet, SnapshotsClient, type ContainerRecord, type ProcessRef } from '@berth/client';
 import { CliError } from './errors';
 import { containerDir, fifoRoot, logFiles, SIGNALS, taskOf, type Ctx } from './context';
+import { appendTime } from './log-times';
 
 /** The label that records `-i` on a container, so that `start` gives it an open stdin. */
 export const OPEN_STDIN_LABEL = 'berth/open-stdin';
 
-/** Creates the container's task (deleting a finished one first) with its output going to its log files, and starts it. */
-export async function startDetached(ctx: Ctx, c: ContainerRecord): Promise<void> {
+/**
+ * Creates the container's task (deleting a finished one first) with its output going to its log
+ * files, starts it, and leaves a `__monitor` helper for this run (log times, stdin held open,
+ * and with `remove` the removal after the exit, as `run -d --rm`).
+ */
+export async function startDetached(ctx: Ctx, c: ContainerRecord, opts: { remove?: boolean } = {}): Promise<void> {
   const t = await taskOf(ctx, c.id);
   if (t && (t.status === 'running' || t.status === 'paused')) return;
   if (t) await ctx.tasks.delete(c.id);
@@ -28,6 +33,14 @@ export async function startDetached(ctx: Ctx, c: ContainerRecord): Promise<void>
   const stdio = { stdin, stdout: `file://${logs.stdout}`, stderr: terminal ? '' : `file://${logs.stderr}`, terminal };
   await createTask(() => ctx.tasks.create(c.id, rootfs, stdio));
   await startTask(ctx, { containerId: c.id });
+  // Only once the task runs: the helper's Wait must not find "no task" and end (or remove) too early.
+  spawnMonitor(ctx.g, c.id, opts.remove ?? false);
+}
+
+/** Starts `berth __monitor [--rm] ID` in the background, detached from this process. */
+function spawnMonitor(g: Ctx['g'], id: string, remove: boolean): void {
+  const args = [process.argv[1]!, '--address', g.address, '--namespace', g.namespace, '__monitor', ...(remove ? ['--rm'] : []), id];
+  spawn(process.execPath, args, { detached: true, stdio: 'ignore' }).unref();
 }
 
 /** Options of `runAttached`. */
@@ -64,8 +77,8 @@ export async function runAttached(
       const out = createWriteStream(files.stdout, { flags: 'a' });
       const err = createWriteStream(files.stderr, { flags: 'a' });
       logs.push(out, err);
-      stdout = tee(process.stdout, out);
-      stderr = tee(process.stderr, err);
+      stdout = tee(process.stdout, out, files.stdout);
+      stderr = tee(process.stderr, err, files.stderr);
     }
     const stdinIsTty = opts.tty && process.stdin.isTTY;
     fifos.attach({
@@ -105,11 +118,23 @@ export async function runAttached(
   }
 }
 
-function tee(a: Writable, b: Writable): Writable {
+/** Copies to `a` and to the log `b` (at `path`), recording each chunk's time in the log's time index. */
+function tee(a: Writable, b: Writable, path: string): Writable {
+  let end = existsSync(path) ? statSync(path).size : 0;
   return new Writable({
     write(chunk: Buffer, _enc, cb) {
+      const at = Date.now();
       a.write(chunk);
-      b.write(chunk, () => cb());
+      end += chunk.length;
+      const written = end;
+      b.write(chunk, () => {
+        try {
+          appendTime(path, written, at);
+        } catch {
+          // the container's directory is gone (removed while running): nothing to index
+        }
+        cb();
+      });
     },
   });
 }

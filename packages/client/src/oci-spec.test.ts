@@ -23,6 +23,27 @@ describe('specFromImage', () => {
     expect(s.root).toEqual({ path: 'rootfs', readonly: false });
   });
 
+  it('adds tmpfs mounts, a read-only root and cgroup limits', () => {
+    const s = specFromImage(image as never, {
+      id: 'c1',
+      namespace: 'ns',
+      tmpfs: [{ destination: '/t', size: 1 << 20, mode: 0o1770 }, { destination: '/dev/shm' }],
+      readonlyRootfs: true,
+      resources: { memory: 64 << 20, cpuQuota: 50_000, pidsLimit: 10 },
+    });
+    expect(s.root).toEqual({ path: 'rootfs', readonly: true });
+    expect(s.mounts?.find((m) => m.destination === '/t')).toEqual({ destination: '/t', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', 'rw', 'mode=1770', 'size=1048576'] });
+    // A user mount replaces the default at the same place.
+    expect(s.mounts?.filter((m) => m.destination === '/dev/shm')).toEqual([{ destination: '/dev/shm', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', 'rw', 'mode=1777'] }]);
+    const r = s.linux?.resources as Record<string, unknown>;
+    expect(r.memory).toEqual({ limit: 64 << 20 });
+    expect(r.cpu).toEqual({ quota: 50_000, period: 100_000 });
+    expect(r.pids).toEqual({ limit: 10 });
+    const unlimited = specFromImage(image as never, { id: 'c1', namespace: 'ns', resources: { pidsLimit: -1, memory: 0 } }).linux?.resources as Record<string, unknown>;
+    expect(Object.keys(unlimited)).toEqual(['devices']);
+    expect(() => specFromImage(image as never, { id: 'c', namespace: 'n', tmpfs: [{ destination: 'rel' }] })).toThrow(expect.objectContaining({ kind: 'InvalidArgument' }));
+  });
+
   it('refuses no command and a relative cwd (InvalidArgument)', () => {
     const bare = { ...image, config: {} };
     expect(() => specFromImage(bare as never, { id: 'c', namespace: 'n' })).toThrow(expect.objectContaining({ kind: 'InvalidArgument' }));

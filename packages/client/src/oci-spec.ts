@@ -15,6 +15,27 @@ export interface BindMount {
   readonly?: boolean;
 }
 
+/** A tmpfs mount (`--mount type=tmpfs,target=/t[,tmpfs-size=N][,tmpfs-mode=1777]`). */
+export interface TmpfsMount {
+  destination: string;
+  /** Bytes; absent: the kernel's default (half of RAM). */
+  size?: number;
+  /** Permission bits of the mount's root (default 01777, as Docker). */
+  mode?: number;
+  readonly?: boolean;
+}
+
+/** Cgroup limits (Docker's `--memory`, `--cpus`, `--pids-limit`); absent fields are unlimited. */
+export interface ResourceLimits {
+  /** Memory limit in bytes. */
+  memory?: number;
+  /** CFS quota in microseconds per `cpuPeriod` (default period 100000). */
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  /** Maximum number of processes; 0 or negative is unlimited, as Docker. */
+  pidsLimit?: number;
+}
+
 /** Options of `specFromImage`, Docker's `run` options. */
 export interface SpecOptions {
   /** Used for the cgroups path `/<namespace>/<id>`. */
@@ -32,6 +53,10 @@ export interface SpecOptions {
   terminal?: boolean;
   hostname?: string;
   mounts?: BindMount[];
+  tmpfs?: TmpfsMount[];
+  /** Mount the root filesystem read-only (`--read-only`). */
+  readonlyRootfs?: boolean;
+  resources?: ResourceLimits;
   /** Keep the host's network namespace (default: a new, empty one as `--net none`). */
   hostNetwork?: boolean;
 }
@@ -60,11 +85,19 @@ export function specFromImage(image: ImageConfig, o: SpecOptions): Spec {
   const caps = defaultCapabilities();
   const nofile = Math.min(1024, hostNofileHard());
   const mounts: Mount[] = defaultMounts();
-  for (const m of o.mounts ?? []) {
-    if (!posix.isAbsolute(m.destination)) throw invalidArgument(`invalid mount "${m.source}:${m.destination}": the destination must be an absolute path`);
+  const add = (m: Mount): void => {
     const at = mounts.findIndex((d) => posix.normalize(d.destination) === posix.normalize(m.destination));
     if (at >= 0) mounts.splice(at, 1);
-    mounts.push({ destination: m.destination, type: 'bind', source: m.source, options: ['rbind', m.readonly ? 'ro' : 'rw'] });
+    mounts.push(m);
+  };
+  for (const m of o.mounts ?? []) {
+    if (!posix.isAbsolute(m.destination)) throw invalidArgument(`invalid mount "${m.source}:${m.destination}": the destination must be an absolute path`);
+    add({ destination: m.destination, type: 'bind', source: m.source, options: ['rbind', m.readonly ? 'ro' : 'rw'] });
+  }
+  for (const t of o.tmpfs ?? []) {
+    if (!posix.isAbsolute(t.destination)) throw invalidArgument(`invalid tmpfs mount "${t.destination}": the destination must be an absolute path`);
+    const mode = (t.mode ?? 0o1777).toString(8);
+    add({ destination: t.destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noexec', t.readonly ? 'ro' : 'rw', `mode=${mode}`, ...(t.size ? [`size=${t.size}`] : [])] });
   }
   const namespaces: LinuxNamespace[] = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, ...(o.hostNetwork ? [] : [{ type: 'network' as const }])];
   return {
@@ -79,13 +112,13 @@ export function specFromImage(image: ImageConfig, o: SpecOptions): Spec {
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: nofile, soft: nofile }],
       noNewPrivileges: false,
     },
-    root: { path: 'rootfs', readonly: false },
+    root: { path: 'rootfs', readonly: o.readonlyRootfs ?? false },
     hostname: o.hostname ?? o.id.slice(0, 12),
     mounts,
     linux: {
       cgroupsPath: `/${o.namespace}/${o.id}`,
       namespaces,
-      resources: { devices: defaultDeviceRules() },
+      resources: { devices: defaultDeviceRules(), ...resources(o.resources) },
       maskedPaths: ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap'],
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
     },
@@ -144,6 +177,16 @@ export function resolveUser(user: string, passwd: string, group: string): User {
   const name = pw.find((f) => Number(f[2]) === uid)?.[0];
   const additional = name ? gr.filter((f) => (f[3] ?? '').split(',').includes(name)).map((f) => Number(f[2])).filter((n) => n !== gid) : [];
   return { uid, gid, ...(additional.length ? { additionalGids: additional } : {}) };
+}
+
+/** The runtime spec's `linux.resources` entries for `limits` (none for absent or unlimited values). */
+function resources(limits: ResourceLimits | undefined): object {
+  if (!limits) return {};
+  const out: Record<string, object> = {};
+  if (limits.memory !== undefined && limits.memory > 0) out.memory = { limit: limits.memory };
+  if (limits.cpuQuota !== undefined && limits.cpuQuota > 0) out.cpu = { quota: limits.cpuQuota, period: limits.cpuPeriod ?? 100_000 };
+  if (limits.pidsLimit !== undefined && limits.pidsLimit > 0) out.pids = { limit: limits.pidsLimit };
+  return out;
 }
 
 function hostNofileHard(): number {

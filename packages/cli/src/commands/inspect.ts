@@ -4,6 +4,7 @@ import { findContainer, formatItem, taskOf, withCtx } from '../context';
 import { rowOf } from '../container-list';
 import { CliError } from '../errors';
 import type { Globals } from '../globals';
+import { hostConfig, userMounts } from '../inspect-container';
 
 /** `berth inspect [--type container|image] [-f TEMPLATE] NAME...`: JSON details of containers or images. */
 export default async function inspect(g: Globals, argv: string[]): Promise<number> {
@@ -43,7 +44,8 @@ export default async function inspect(g: Globals, argv: string[]): Promise<numbe
               Image: c.labels['berth/image'] ?? c.image,
               Labels: c.labels,
             },
-            Mounts: (c.spec.mounts ?? []).filter((m) => m.type === 'bind').map((m) => ({ Type: 'bind', Source: m.source, Destination: m.destination, RW: !(m.options ?? []).includes('ro') })),
+            HostConfig: hostConfig(c.spec),
+            Mounts: userMounts(c.spec),
             Snapshotter: c.snapshotter,
             Namespace: g.namespace,
           };

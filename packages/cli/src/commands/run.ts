@@ -1,6 +1,5 @@
 import { CONTAINER_NAME_LABEL, SnapshotsClient, removeContainer } from '@berth/client';
 import { withCtx } from '../context';
-import { spawn } from 'node:child_process';
 import { CliError } from '../errors';
 import type { Globals } from '../globals';
 import { claimName, createFromImage, createOptions, parseRun, RUN_FLAGS } from '../run-options';
@@ -23,7 +22,7 @@ export default async function run(g: Globals, argv: string[]): Promise<number> {
     const { container } = await createFromImage(ctx, opts);
     if (flags.detach) {
       try {
-        await startDetached(ctx, container);
+        await startDetached(ctx, container, { remove: flags.rm });
       } catch (err) {
         if (flags.rm) {
           await removeContainer(ctx.conn, container.id, { force: true }).catch(() => {});
@@ -31,8 +30,6 @@ export default async function run(g: Globals, argv: string[]): Promise<number> {
         }
         throw err;
       }
-      // Only once the task exists: the helper's Wait must not find "no task" and remove too early.
-      if (flags.rm) spawnAutoremove(g, container.id);
       process.stdout.write(`${container.id}\n`);
       return 0;
     }
@@ -72,16 +69,13 @@ Options:
   -h, --hostname string      Container host name
   -l, --label list           Set metadata on the container
   -v, --volume list          Bind mount a host path: /host:/container[:ro]
+      --mount mount          Attach a filesystem mount: type=bind,source=/a,target=/b[,readonly]
+                             or type=tmpfs,target=/t[,tmpfs-size=BYTES][,tmpfs-mode=1777]
+      --read-only            Mount the container's root filesystem as read only
+  -m, --memory bytes         Memory limit (units b, k, m, g)
+      --cpus decimal         Number of CPUs (CFS quota over a 100ms period)
+      --pids-limit int       Tune container pids limit (-1 for unlimited)
       --network string       none (default) or host
 `);
   return 0;
-}
-
-/**
- * `-d --rm`: berthd has no monitor that removes containers, so a detached helper (`berth
- * __autoremove ID`) waits for the exit and removes it.
- */
-function spawnAutoremove(g: Globals, id: string): void {
-  const child = spawn(process.execPath, [process.argv[1]!, '--address', g.address, '--namespace', g.namespace, '__autoremove', id], { detached: true, stdio: 'ignore' });
-  child.unref();
 }

@@ -1,0 +1,45 @@
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Label, MediaType } from '@berth/spec';
+import type { Connection } from './connection';
+import { ContainersClient } from './containers-client';
+import { ContentClient } from './content-client';
+import { DiffClient, readOnlyView } from './diff-client';
+import { LeasesClient } from './leases-client';
+import { SnapshotsClient } from './snapshots-client';
+
+/** Options of `exportContainer`. */
+export interface ExportContainerOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * Writes a container's root filesystem (its snapshot as the container sees it, image layers
+ * and the container's own changes merged) to `out` as an uncompressed tar, as `docker export`
+ * does. Works on running and stopped containers.
+ *
+ * berthd does the walking: under a fresh lease, Diff with no left mounts and, as right, the
+ * snapshot's mounts made read-only (`readOnlyView`, so that an overlay is read whole and not
+ * only its upper directory) writes the tree as an `…layer.v1.tar` blob; the blob is streamed
+ * out with Content.Read, then the lease is deleted and the blob is garbage. `out` is ended on
+ * success. NotFound for an unknown container or a container without a snapshot.
+ */
+export async function exportContainer(conn: Connection, id: string, out: Writable, opts: ExportContainerOptions = {}): Promise<void> {
+  const call = opts.signal ? { signal: opts.signal } : {};
+  const container = await new ContainersClient(conn).get(id, call);
+  const leases = new LeasesClient(conn);
+  const lease = await leases.create({ labels: { [Label.GcExpire]: new Date(Date.now() + 3600_000).toISOString() }, ...call });
+  const leased = conn.with({ lease: lease.id });
+  try {
+    const mounts = await new SnapshotsClient(leased, container.snapshotter || 'overlayfs').mounts(container.snapshotKey, call);
+    const layer = await new DiffClient(leased).diff([], readOnlyView(mounts), { mediaType: MediaType.OciLayer, ref: `export-${id}-${Date.now()}`, ...call });
+    const reader = await new ContentClient(leased).readerAt(layer, call);
+    try {
+      await pipeline(reader.createReadStream(call), out, call);
+    } finally {
+      await reader.close();
+    }
+  } finally {
+    await leases.delete(lease.id).catch(() => {});
+  }
+}
