@@ -1,6 +1,7 @@
-import protobuf from 'protobufjs/light.js';
-import { invalidArgument } from '@berth/errdefs';
-import { descriptor } from '../gen/descriptor';
+// What generated code builds on: the public types of codecs and services, `service()`, and
+// (re-exported below) the static codec machinery each generated message uses: `codec()`, the
+// Writer and Reader, the scalar types and the `create` helpers. Generated modules import it
+// as `$`.
 
 /**
  * What a caller may pass for a message of type `T`: every field optional, at every depth
@@ -21,11 +22,16 @@ export type MessageInit<T> = T extends Uint8Array
  *
  * - `decode` gives every scalar, repeated and map field with its proto3 default when absent
  *   (`''`, `0`, `false`, `[]`, `{}`, empty `Uint8Array`) and `undefined` for an absent singular
- *   message field; 64-bit integers come out as `number` (exact up to 2^53); `bytes` fields are
- *   plain `Uint8Array` views into the input (copy them to keep them past the input's reuse).
- *   Malformed bytes throw a `BerthError` of kind `InvalidArgument`.
- * - `encode` takes a partial message; a value of the wrong shape (a string where an array is
- *   expected, ...) throws `InvalidArgument`.
+ *   message field; oneof members and proto3 `optional` fields are left out when absent.
+ *   64-bit integers come out as `number` (exact up to 2^53); enums as numbers; `bytes` fields
+ *   are plain `Uint8Array` views into the input (copy them to keep them past the input's
+ *   reuse). Unknown fields are skipped. Malformed bytes throw a `BerthError` of kind
+ *   `InvalidArgument`.
+ * - `encode` takes a partial message and writes fields in field-number order, leaving scalars
+ *   at their default off the wire (those with presence are written whenever set); repeated
+ *   numbers are packed. 64-bit fields take a number, a bigint or a decimal string. A value of
+ *   the wrong shape (a string where an array is expected, a non-number for an int, ...)
+ *   throws `InvalidArgument`.
  * - `create` is what `decode(encode(init))` gives, without the bytes in between.
  */
 export interface MessageCodec<T> {
@@ -74,58 +80,6 @@ export type RequestOf<D> = D extends MethodDefinition<infer Req, unknown, boolea
 /** The response (message) type of a method definition, unary or streaming. */
 export type ResponseOf<D> = D extends MethodDefinition<unknown, infer Res, boolean, boolean> ? Res : never;
 
-const toObjectOptions: protobuf.IConversionOptions = {
-  longs: Number,
-  enums: Number,
-  defaults: true,
-  arrays: true,
-  objects: true,
-};
-
-let root: protobuf.Root | undefined;
-
-function lookup(typeName: string): protobuf.Type {
-  root ??= protobuf.Root.fromJSON(descriptor as protobuf.INamespace);
-  return root.lookupType(typeName);
-}
-
-/**
- * The codec of the message `typeName` (a proto full name in the generated descriptor). The
- * type is looked up on first use, so an unknown name throws then, not here. Used by generated
- * code.
- */
-export function message<T>(typeName: string): MessageCodec<T> {
-  let type: protobuf.Type | undefined;
-  const resolve = (): protobuf.Type => (type ??= lookup(typeName));
-  const fromInit = (init: MessageInit<T> | undefined): protobuf.Message => {
-    try {
-      return dropImplicitDefaults(resolve(), resolve().fromObject((init ?? {}) as Record<string, unknown>));
-    } catch (err) {
-      throw invalidArgument(`${typeName}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
-  };
-  return {
-    typeName,
-    encode(init) {
-      return plainBytes(resolve().encode(fromInit(init)).finish());
-    },
-    decode(bytes) {
-      const t = resolve();
-      let decoded: protobuf.Message;
-      try {
-        decoded = t.decode(bytes);
-      } catch (err) {
-        throw invalidArgument(`decode ${typeName}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-      }
-      return normalize(t, t.toObject(decoded, toObjectOptions)) as T;
-    },
-    create(init) {
-      const t = resolve();
-      return normalize(t, t.toObject(fromInit(init), toObjectOptions)) as T;
-    },
-  };
-}
-
 /** A method as generated code spells it: `path` is derived by `service`. */
 export type MethodSpec = Omit<AnyMethodDefinition, 'path'>;
 
@@ -154,73 +108,9 @@ export function service<const P extends Record<string, MethodSpec>>(
   return Object.freeze({ name, methods: Object.freeze(defs) }) as never;
 }
 
-/**
- * proto3 does not put a scalar with implicit presence on the wire when it holds its default,
- * but protobufjs writes any field that is set, so `{ id: '' }` would encode differently from
- * `{}` (and from what protoc-generated code sends). Unset such fields, recursively, on the
- * message `fromObject` built.
- */
-function dropImplicitDefaults(type: protobuf.Type, msg: protobuf.Message): protobuf.Message {
-  const m = msg as unknown as Record<string, unknown>;
-  for (const field of type.fieldsArray) {
-    const value = m[field.name];
-    if (value == null) continue;
-    const sub = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
-    if (sub) {
-      if (field.map) for (const v of Object.values(value as Record<string, protobuf.Message>)) dropImplicitDefaults(sub, v);
-      else if (field.repeated) for (const v of value as protobuf.Message[]) dropImplicitDefaults(sub, v);
-      else dropImplicitDefaults(sub, value as protobuf.Message);
-    } else if (!field.repeated && !field.map && !field.hasPresence && isDefaultScalar(value)) {
-      delete m[field.name];
-    }
-  }
-  return msg;
-}
-
-function isDefaultScalar(value: unknown): boolean {
-  if (value === 0 || value === '' || value === false) return true;
-  if (value instanceof Uint8Array) return value.length === 0;
-  // 64-bit integers are Longs after fromObject.
-  if (typeof value === 'object' && value !== null && 'low' in value && 'high' in value) {
-    return (value as { low: number; high: number }).low === 0 && (value as { low: number; high: number }).high === 0;
-  }
-  return false;
-}
-
-/**
- * Fixes what `toObject` leaves in protobufjs's shape: unset singular message fields are `null`
- * (we want `undefined`), `bytes` are Node Buffers (we want plain Uint8Arrays, so values compare
- * equal to the ones callers build) and repeated fields come first (we want declaration order).
- */
-function normalize(type: protobuf.Type, obj: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const field of type.fieldsArray) {
-    const value = obj[field.name];
-    const sub = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
-    if (value == null) {
-      // Unset singular message fields are present as undefined; unset oneof members absent.
-      if (!field.partOf) out[field.name] = undefined;
-    } else if (sub) {
-      out[field.name] = mapValue(field, value, (v) => normalize(sub, v as Record<string, unknown>));
-    } else if (field.type === 'bytes') {
-      out[field.name] = mapValue(field, value, (v) => plainBytes(v as Uint8Array));
-    } else {
-      out[field.name] = value;
-    }
-  }
-  return out;
-}
-
-/** Applies `fn` to a field's value: each element of a repeated field, each value of a map. */
-function mapValue(field: protobuf.Field, value: unknown, fn: (v: unknown) => unknown): unknown {
-  if (field.map) {
-    const map = value as Record<string, unknown>;
-    for (const key of Object.keys(map)) map[key] = fn(map[key]);
-    return map;
-  }
-  return field.repeated ? (value as unknown[]).map(fn) : fn(value);
-}
-
-function plainBytes(b: Uint8Array): Uint8Array {
-  return b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
+export { codec } from './codec';
+export { Reader } from './reader';
+export { Writer } from './writer';
+export { bool, bytes, double, enumeration, fixed32, fixed64, float, int32, int64, sfixed32, sfixed64, sint32, sint64, string, uint32, uint64 } from './scalars';
+export type { Scalar } from './scalars';
+export { map, message, messageMap, messages, optional, repeated, scalar } from './create';

@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -207,6 +207,29 @@ describe.skipIf(!isRoot).each(flavors)('%s through berth-shim', (flavor) => {
       later.close();
     }
     expect(existsSync(join(t.bundle, 'exits', 'init.json'))).toBe(false);
+  });
+
+  it("deletes the container from the runtime when its init exits, killing what it left in the host's pid namespace", async () => {
+    const t = await bundle({ args: ['sh', '-c', 'sleep 987 >/dev/null 2>&1 & echo $!'] });
+    const config = join(t.bundle, 'config.json');
+    const spec = JSON.parse(await readFile(config, 'utf8')) as { linux: { namespaces: { type: string }[] } };
+    spec.linux.namespaces = spec.linux.namespaces.filter((n) => n.type !== 'pid');
+    await writeFile(config, JSON.stringify(spec));
+    const io = new ClientIO(t.bundle, 'io');
+    await client.create({ ...t, stdout: io.stdout, stderr: io.stderr });
+    await client.start({ id: t.id });
+    expect((await client.wait({ id: t.id })).exitStatus).toBe(0);
+    const orphan = Number((await io.output()).stdout.trim());
+    expect(orphan).toBeGreaterThan(0);
+    const runtime = createRuntime({ binary: flavor, root: runtimeRoot() });
+    for (let i = 0; i < 300 && (isAlive(orphan) || (await runtime.list()).some((c) => c.id === t.id)); i++) await sleep(10);
+    expect(isAlive(orphan)).toBe(false);
+    expect((await runtime.list()).map((c) => c.id)).not.toContain(t.id);
+    expect((await client.state({ id: t.id })).status).toBe(Status.STOPPED);
+    expect((await client.pids({ id: t.id })).processes).toEqual([]);
+    await expect(client.kill({ id: t.id, signal: 9, all: true })).rejects.toSatisfy((e) => kindOf(e) === ErrorKind.NotFound);
+    expect((await client.delete({ id: t.id })).exitStatus).toBe(0);
+    expect(mountsUnder(t.bundle)).toEqual([]);
   });
 
   it('refuses bad input and leaves nothing behind', async () => {

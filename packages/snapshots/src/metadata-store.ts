@@ -82,9 +82,21 @@ export class MetadataStore {
     }
   }
 
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** The prepared statement for `sql`, prepared once per store. */
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (s === undefined) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
   /** The record for `key`, or undefined. */
   get(key: string): SnapshotRecord | undefined {
-    const row = this.db.prepare(`${select} WHERE s.key = ?`).get(key) as Row | undefined;
+    const row = this.stmt(`${select} WHERE s.key = ?`).get(key) as Row | undefined;
     return row && recordOf(row);
   }
 
@@ -97,8 +109,7 @@ export class MetadataStore {
 
   /** The ids of `id`'s parents, nearest first (not including `id`). */
   ancestors(id: number): number[] {
-    const rows = this.db
-      .prepare(
+    const rows = this.stmt(
         `WITH RECURSIVE chain (id, parent_id, depth) AS (
            SELECT id, parent_id, 0 FROM snapshots WHERE id = ?
            UNION ALL
@@ -133,9 +144,8 @@ export class MetadataStore {
       .transaction(() => {
         const p = this.checkCreate(spec.key, spec.parent);
         const now = Date.now();
-        const { lastInsertRowid } = this.db
-          .prepare('INSERT INTO snapshots (key, kind, parent_id, labels, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
-          .run(spec.key, spec.kind, p?.id ?? null, JSON.stringify(spec.labels), now, now);
+        const insert = this.stmt('INSERT INTO snapshots (key, kind, parent_id, labels, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
+        const { lastInsertRowid } = insert.run(spec.key, spec.kind, p?.id ?? null, JSON.stringify(spec.labels), now, now);
         place(Number(lastInsertRowid));
         return this.require(spec.key);
       })
@@ -156,8 +166,8 @@ export class MetadataStore {
       .transaction(() => {
         const r = this.checkCommit(name, key);
         const now = Date.now();
-        this.db
-          .prepare(
+        this
+          .stmt(
             `UPDATE snapshots SET key = ?, kind = 'committed', labels = ?, created_at = ?, updated_at = ?,
              size = ?, inodes = ? WHERE id = ?`,
           )
@@ -172,11 +182,11 @@ export class MetadataStore {
     return this.db
       .transaction(() => {
         const r = this.require(key);
-        const child = this.db.prepare('SELECT key FROM snapshots WHERE parent_id = ? LIMIT 1').get(r.id) as
+        const child = this.stmt('SELECT key FROM snapshots WHERE parent_id = ? LIMIT 1').get(r.id) as
           | { key: string }
           | undefined;
         if (child) throw failedPrecondition(`snapshot "${key}": has children (such as "${child.key}")`);
-        this.db.prepare('DELETE FROM snapshots WHERE id = ?').run(r.id);
+        this.stmt('DELETE FROM snapshots WHERE id = ?').run(r.id);
         place(r.id);
         return r;
       })
@@ -189,8 +199,8 @@ export class MetadataStore {
       .transaction(() => {
         const r = this.require(key);
         const labels = change({ ...r.labels });
-        this.db
-          .prepare('UPDATE snapshots SET labels = ?, updated_at = ? WHERE id = ?')
+        this
+          .stmt('UPDATE snapshots SET labels = ?, updated_at = ? WHERE id = ?')
           .run(JSON.stringify(labels), Math.max(Date.now(), r.updatedAt.getTime() + 1), r.id);
         return this.require(key);
       })
@@ -199,12 +209,12 @@ export class MetadataStore {
 
   /** Every record, by key. */
   list(): SnapshotRecord[] {
-    return (this.db.prepare(`${select} ORDER BY s.key`).all() as Row[]).map(recordOf);
+    return (this.stmt(`${select} ORDER BY s.key`).all() as Row[]).map(recordOf);
   }
 
   /** The ids of every snapshot. */
   ids(): Set<number> {
-    return new Set((this.db.prepare('SELECT id FROM snapshots').all() as { id: number }[]).map((r) => r.id));
+    return new Set((this.stmt('SELECT id FROM snapshots').all() as { id: number }[]).map((r) => r.id));
   }
 
   /** Closes the database and releases its lock; idempotent. */

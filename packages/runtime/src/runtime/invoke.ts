@@ -103,12 +103,12 @@ function lastLine(text: string): string | undefined {
 
 /**
  * The BerthError for a failed runtime call: NotFound for a missing container (runc: "container
- * does not exist"; crun: cannot open the container's `status` file), AlreadyExists for a taken
+ * does not exist"; crun: cannot open the container's `status` file or state directory), AlreadyExists for a taken
  * ID, FailedPrecondition for anything else. `what` names the call (`runc start web`).
  */
 export function runtimeError(what: string, message: string): BerthError {
   const text = `${what}: ${message}`;
-  if (/does not exist|not found|\/status`?: No such file or directory/i.test(message)) return notFound(text);
+  if (/does not exist|not found|\/status`?: No such file or directory|cannot open directory .*: No such file or directory/i.test(message)) return notFound(text);
   if (/already exists/i.test(message)) return alreadyExists(text);
   return failedPrecondition(text);
 }

@@ -6,6 +6,11 @@ export class ShimContainer {
   readonly execs = new Map<string, ShimProcess>();
   /** Whether the shim mounted the rootfs (and so unmounts it on delete). */
   rootfsMounted = false;
+  /**
+   * The runtime's delete of this container, started as soon as its init exited (see
+   * `TaskService`): by the time the client's Delete comes, it has usually finished.
+   */
+  runtimeDeleted: Promise<void> | undefined;
 
   constructor(
     readonly id: string,

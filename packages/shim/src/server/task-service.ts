@@ -146,7 +146,8 @@ export class TaskService {
     }
     if (proc.status === 'created') {
       // Never started: the runtime kills the waiting init; the reaper records it (137).
-      await container.runtime.delete(container.id, { force: true }).catch(ignoreNotFound);
+      container.runtimeDeleted ??= container.runtime.delete(container.id, { force: true }).catch(ignoreNotFound);
+      await container.runtimeDeleted;
       await proc.exited;
     }
     const exit = proc.exit!;
@@ -178,7 +179,7 @@ export class TaskService {
     const container = this.container(req.id);
     const proc = this.process(container, req.execId);
     if (proc.isInit) {
-      if (proc.status === 'stopped' && !req.all) throw notFound(`${describe(proc)}: process already finished`);
+      if (proc.status === 'stopped' && (!req.all || container.runtimeDeleted)) throw notFound(`${describe(proc)}: process already finished`);
       await container.runtime.kill(container.id, req.signal, { all: req.all });
       return;
     }
@@ -214,6 +215,8 @@ export class TaskService {
 
   async pids(req: task.PidsRequest): Promise<task.PidsResponse> {
     const container = this.container(req.id);
+    // Its init gone, the container is being deleted from the runtime: no process is left.
+    if (container.runtimeDeleted) return { processes: [] };
     const pids = await container.runtime.ps(container.id);
     return { processes: pids.map((pid) => ({ pid })) };
   }
@@ -250,6 +253,7 @@ export class TaskService {
 
   async stats(req: task.StatsRequest): Promise<task.StatsResponse> {
     const container = this.container(req.id);
+    if (container.runtimeDeleted) throw failedPrecondition(`task ${req.id}: no metrics, it has stopped`);
     const stats = await container.runtime.stats(container.id);
     return { stats: metricsAny(stats, cgroupMode()) };
   }
@@ -284,13 +288,30 @@ export class TaskService {
       process.stderr.write(`berth-shim: cannot record the exit of ${describe(proc)}: ${(err as Error).message}\n`);
     }
     proc.markExited(record);
+    if (proc.isInit && this.containers.get(container.id) === container) container.runtimeDeleted ??= this.deleteInRuntime(container);
+  }
+
+  /**
+   * The runtime's `delete --force`: its cgroups and state go, and any process left in it (a
+   * container sharing the host's pid namespace) is killed, as containerd's shim kills them all
+   * when the init exits. Started at the init's exit rather than at the client's Delete, so
+   * that Delete only waits for what is left of it. Never rejects.
+   */
+  private deleteInRuntime(container: ShimContainer): Promise<void> {
+    return container.runtime.delete(container.id, { force: true }).then(
+      () => {},
+      (err: unknown) => {
+        if (!isNotFound(err)) process.stderr.write(`berth-shim: delete task ${container.id} in the runtime: ${(err as Error).message}\n`);
+      },
+    );
   }
 
   /** Removes a container: runtime state, rootfs mount, stdio, files the shim wrote. */
   private async discard(container: ShimContainer): Promise<void> {
     const { bundle, id } = container;
     try {
-      await container.runtime.delete(id, { force: true }).catch(ignoreNotFound);
+      if (container.runtimeDeleted) await container.runtimeDeleted;
+      else await container.runtime.delete(id, { force: true }).catch(ignoreNotFound);
       if (container.init.pid > 0 && !container.init.exit) await container.init.exited;
       if (container.rootfsMounted) await unmountAll(join(bundle, 'rootfs'));
     } finally {
