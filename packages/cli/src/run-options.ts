@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { CONTAINER_IMAGE_LABEL, CONTAINER_NAME_LABEL, createContainer, familiarString, normalizeReference, type BindMount, type CreateContainerOptions } from '@berth/client';
+import { CONTAINER_IMAGE_LABEL, CONTAINER_NAME_LABEL, createContainer, familiarString, normalizeReference, TransferClient, type BindMount, type CreateContainerOptions } from '@berth/client';
 import { parseArgs, UsageError, type FlagSpecs } from './args';
 import { CliError } from './errors';
 import { type Ctx } from './context';
 import { resourceLimits } from './limit-flags';
 import { parseMounts } from './mount-flags';
 import { findImageNames } from './image-refs';
+import { progressPrinter } from './progress';
 
 /** The flags `run` and `create` share (Docker's). */
 export const CREATE_FLAGS = {
@@ -139,10 +140,26 @@ export async function createFromImage(ctx: Ctx, opts: CreateContainerOptions): R
     const byId = await findImageNames(ctx, opts.image).catch((err: unknown) => {
       throw err instanceof CliError ? new CliError(err.message, 125) : err;
     });
-    if (byId.length === 0) {
-      throw new CliError(`Unable to find image '${name ? familiarString(name) : opts.image}' locally: berth does not pull yet; load it with: berth load -i IMAGE.tar`, 125);
-    }
-    name = byId[0]!;
+    if (byId.length > 0) name = byId[0]!;
+    else if (name === undefined) throw new CliError(`Unable to find image '${opts.image}' locally`, 125);
+    else await pullMissing(ctx, name);
   }
   return createContainer(ctx.conn, { ...opts, image: name! });
+}
+
+/**
+ * Docker's `run`/`create` of an image it does not have: says so on stderr, pulls it (progress on
+ * stderr, stdout stays the container's), then goes on. A failed pull is the command's error (125).
+ */
+async function pullMissing(ctx: Ctx, name: string): Promise<void> {
+  process.stderr.write(`Unable to find image '${familiarString(name)}' locally\n`);
+  const progress = progressPrinter(process.stderr);
+  try {
+    await new TransferClient(ctx.conn).pull(name, { onProgress: progress.event });
+  } catch (err) {
+    throw new CliError(`pull ${familiarString(name)}: ${(err as Error).message}`, 125);
+  } finally {
+    progress.done();
+  }
+  process.stderr.write(`Status: Downloaded newer image for ${familiarString(name)}\n`);
 }

@@ -49,6 +49,8 @@ export interface AttachOptions {
   tty: boolean;
   /** Copy the output into the container's log files too (for `berth logs`). */
   log: boolean;
+  /** The FIFOs, when the caller started making them (`FifoSet.make`) already; made here otherwise. */
+  fifos?: Promise<FifoSet>;
 }
 
 /**
@@ -63,7 +65,7 @@ export async function runAttached(
   create: (stdio: FifoSet['stdio']) => Promise<void>,
   opts: AttachOptions,
 ): Promise<number> {
-  const fifos = FifoSet.create(fifoRoot(ctx.g), ref.execId ?? ref.containerId, { stdin: opts.interactive, terminal: opts.tty });
+  const fifos = await (opts.fifos ?? makeFifos(ctx, ref.execId ?? ref.containerId, opts));
   const logs: WriteStream[] = [];
   const removeListeners: (() => void)[] = [];
   const waiting = new AbortController();
@@ -116,6 +118,11 @@ export async function runAttached(
     fifos.close();
     await Promise.all(logs.map((l) => new Promise((r) => l.end(r))));
   }
+}
+
+/** Starts making the FIFOs of a foreground process (`runAttached`'s `fifos`). */
+export function makeFifos(ctx: Ctx, id: string, opts: Pick<AttachOptions, 'interactive' | 'tty'>): Promise<FifoSet> {
+  return FifoSet.make(fifoRoot(ctx.g), id, { stdin: opts.interactive, terminal: opts.tty });
 }
 
 /** Copies to `a` and to the log `b` (at `path`), recording each chunk's time in the log's time index. */

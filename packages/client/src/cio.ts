@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
@@ -38,17 +38,42 @@ export class FifoSet {
 
   /** Makes the FIFOs and opens their read ends. */
   static create(root: string, id: string, opts: FifoOptions = {}): FifoSet {
-    mkdirSync(root, { recursive: true, mode: 0o700 });
-    const dir = mkdtempSync(join(root, `${id.slice(0, 12)}-`));
-    const path = (s: string) => join(dir, `${id}-${s}`);
-    const stdio = { stdin: opts.stdin ? path('stdin') : '', stdout: path('stdout'), stderr: opts.terminal ? '' : path('stderr'), terminal: opts.terminal ?? false };
-    const fifos = [stdio.stdin, stdio.stdout, stdio.stderr].filter(Boolean);
+    const { dir, stdio, fifos } = FifoSet.#paths(root, id, opts);
     try {
       execFileSync('mkfifo', ['-m', '600', ...fifos], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
       throw err;
     }
+    return FifoSet.#opened(dir, stdio);
+  }
+
+  /**
+   * `create` without blocking the event loop while `mkfifo` runs: a caller starts it first and
+   * makes its other calls meanwhile.
+   */
+  static async make(root: string, id: string, opts: FifoOptions = {}): Promise<FifoSet> {
+    const { dir, stdio, fifos } = FifoSet.#paths(root, id, opts);
+    try {
+      await new Promise<void>((resolve, reject) =>
+        execFile('mkfifo', ['-m', '600', ...fifos], (err, _stdout, stderr) => (err ? reject(new Error(`mkfifo: ${stderr.trim() || err.message}`)) : resolve())),
+      );
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+    return FifoSet.#opened(dir, stdio);
+  }
+
+  static #paths(root: string, id: string, opts: FifoOptions): { dir: string; stdio: Required<ProcessStdio>; fifos: string[] } {
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+    const dir = mkdtempSync(join(root, `${id.slice(0, 12)}-`));
+    const path = (s: string) => join(dir, `${id}-${s}`);
+    const stdio = { stdin: opts.stdin ? path('stdin') : '', stdout: path('stdout'), stderr: opts.terminal ? '' : path('stderr'), terminal: opts.terminal ?? false };
+    return { dir, stdio, fifos: [stdio.stdin, stdio.stdout, stdio.stderr].filter(Boolean) };
+  }
+
+  static #opened(dir: string, stdio: Required<ProcessStdio>): FifoSet {
     const set = new FifoSet(dir, stdio);
     set.#readFds.out = openSync(stdio.stdout, constants.O_RDONLY | constants.O_NONBLOCK);
     if (stdio.stderr) set.#readFds.err = openSync(stdio.stderr, constants.O_RDONLY | constants.O_NONBLOCK);

@@ -40,6 +40,21 @@ describe.skipIf(!isRoot)('berth push and pull', () => {
     expect(await d.berth(['run', '--rm', remote, 'echo', 'pulled'])).toEqual({ code: 0, stdout: 'pulled\n', stderr: '' });
   });
 
+  it('run pulls an image it does not have, as docker run does, with the progress on stderr', async () => {
+    const oci = await testImage('busybox', 'oci');
+    const remote = `${registry.host}/tools/auto:1`;
+    expect((await d.berth(['load', '-i', oci.path])).code).toBe(0);
+    expect((await d.berth(['tag', 'busybox', remote])).code).toBe(0);
+    expect((await d.berth(['push', '-q', remote])).code).toBe(0);
+    expect((await d.berth(['rmi', remote])).code).toBe(0);
+    const r = await d.berth(['run', '--rm', remote, 'echo', 'auto']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('auto\n');
+    expect(r.stderr).toContain(`Unable to find image '${remote}' locally`);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe(`Status: Downloaded newer image for ${remote}`);
+    expect((await d.berth(['images', '--format', '{{.Repository}}:{{.Tag}}'])).stdout).toContain(remote);
+  });
+
   it('a missing tag is an error that names it, and leaves no image', async () => {
     const r = await d.berth(['pull', '--plain-http', '-q', `${registry.host}/tools/nope:1`]);
     expect(r.code).toBe(1);

@@ -48,11 +48,14 @@ describe.skipIf(!isRoot)('berth run', () => {
     expect(notExecutable.code).toBe(126);
   });
 
-  it('exits 125 for an image it does not have, and says so', async () => {
-    const r = await d.berth(['run', '--rm', 'no-such-image', 'true']);
+  it('exits 125 for an image it does not have and cannot pull, and says so', async () => {
+    // Nothing listens on port 1: the pull Docker's run makes fails at once.
+    const r = await d.berth(['run', '--rm', '127.0.0.1:1/no-such-image', 'true']);
     expect(r.code).toBe(125);
-    expect(r.stderr).toContain("Unable to find image 'no-such-image:latest' locally");
-    expect(r.stderr).toContain('berth load -i');
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain("Unable to find image '127.0.0.1:1/no-such-image:latest' locally");
+    expect(r.stderr).toContain('pull 127.0.0.1:1/no-such-image:latest: ');
+    expect((await d.berth(['ps', '-aq'])).stdout).toBe('');
   });
 
   it('exits 125 for an unknown flag', async () => {

@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { CONTAINER_NAME_LABEL, SnapshotsClient, removeContainer } from '@berth/client';
 import { withCtx } from '../context';
 import { CliError } from '../errors';
 import type { Globals } from '../globals';
 import { claimName, createFromImage, createOptions, parseRun, RUN_FLAGS } from '../run-options';
-import { createTask, OPEN_STDIN_LABEL, removeContainerFiles, runAttached, startDetached } from '../task-io';
+import { createTask, makeFifos, OPEN_STDIN_LABEL, removeContainerFiles, runAttached, startDetached } from '../task-io';
 
 const USAGE = 'berth run [OPTIONS] IMAGE [COMMAND] [ARG...]';
 
@@ -16,10 +17,18 @@ export default async function run(g: Globals, argv: string[]): Promise<number> {
   if (help) return usage();
   if (!flags.detach && flags.interactive && flags.tty && !process.stdin.isTTY) throw new CliError('the input device is not a TTY: drop -t, or run berth from a terminal', 1);
   return withCtx(g, async (ctx) => {
-    const name = await claimName(ctx, flags.name);
-    const opts = createOptions(flags, args);
-    opts.labels = { ...opts.labels, [CONTAINER_NAME_LABEL]: name, ...(flags.interactive ? { [OPEN_STDIN_LABEL]: 'true' } : {}) };
-    const { container } = await createFromImage(ctx, opts);
+    // In the foreground, `mkfifo` runs while the container is being made.
+    const fifos = flags.detach ? undefined : makeFifos(ctx, randomBytes(6).toString('hex'), flags);
+    let container: Awaited<ReturnType<typeof createFromImage>>['container'];
+    try {
+      const name = await claimName(ctx, flags.name);
+      const opts = createOptions(flags, args);
+      opts.labels = { ...opts.labels, [CONTAINER_NAME_LABEL]: name, ...(flags.interactive ? { [OPEN_STDIN_LABEL]: 'true' } : {}) };
+      ({ container } = await createFromImage(ctx, opts));
+    } catch (err) {
+      void fifos?.then((f) => f.close(), () => {});
+      throw err;
+    }
     if (flags.detach) {
       try {
         await startDetached(ctx, container, { remove: flags.rm });
@@ -34,12 +43,12 @@ export default async function run(g: Globals, argv: string[]): Promise<number> {
       return 0;
     }
     try {
-      const rootfs = await new SnapshotsClient(ctx.conn, container.snapshotter).mounts(container.snapshotKey);
+      const snapshots = new SnapshotsClient(ctx.conn, container.snapshotter);
       return await runAttached(
         ctx,
         { containerId: container.id },
-        (stdio) => createTask(() => ctx.tasks.create(container.id, rootfs, stdio)),
-        { interactive: flags.interactive, tty: flags.tty, log: !flags.rm },
+        (stdio) => createTask(async () => ctx.tasks.create(container.id, await snapshots.mounts(container.snapshotKey), stdio)),
+        { interactive: flags.interactive, tty: flags.tty, log: !flags.rm, ...(fifos ? { fifos } : {}) },
       );
     } finally {
       if (flags.rm) {
