@@ -1,8 +1,7 @@
-#!/usr/bin/env node
 /**
- * berth: a Docker-like command for berthd. This entry stays tiny (no gRPC, no client library) so
- * that `berth version` and `berth --help` start fast: each subcommand's module is imported only
- * when it runs.
+ * berth: a Docker-like command for berthd. The entry of the bundle bin.ts loads; it stays tiny
+ * (no gRPC, no client library) so that `berth --help` starts fast: each subcommand's module is
+ * imported only when it runs.
  */
 import { UsageError } from './args';
 import { DEFAULT_ADDRESS, DEFAULT_NAMESPACE, type Globals } from './globals';
@@ -120,16 +119,20 @@ async function main(argv: string[]): Promise<number> {
   return (await load()).default(g, rest);
 }
 
-// Exits explicitly: a call still pending on a closed channel (a Wait for a process that never
-// started) must not keep the command alive. Writes to pipes and files are synchronous on Linux.
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  async (err: unknown) => {
+/**
+ * Runs the berth command line `argv` (without `node berth`) and resolves with its exit code:
+ * usage errors are 125, other failures what `reportError` makes of them. bin.ts, the program,
+ * exits with it.
+ */
+export async function berthMain(argv: string[]): Promise<number> {
+  try {
+    return await main(argv);
+  } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`berth: ${err.message}\nSee 'berth --help'.\n`);
-      process.exit(125);
+      return 125;
     }
     const { reportError } = await import('./errors');
-    process.exit(reportError(err, process.argv.slice(2), current?.command, current?.address));
-  },
-);
+    return reportError(err, argv, current?.command, current?.address);
+  }
+}

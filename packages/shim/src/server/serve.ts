@@ -76,8 +76,8 @@ export async function serveShim(opts: ServeOptions): Promise<void> {
 }
 
 /**
- * Builds every codec of the task API now (protobufjs compiles each type on first use, ~30 ms in
- * all), so that cost falls on the shim's start, which is off the path of the first container.
+ * Runs every codec of the task API once now, so that V8 compiles them at the shim's start, which
+ * is off the path of the first container.
  */
 function warmCodecs(): void {
   const empty = new Uint8Array(0);

@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+/**
+ * The `berth` program: loads the bundled CLI (`berth-main.cjs`, everything in one file) with a
+ * V8 code cache, then runs it.
+ *
+ * Why: compiling the ~1.4 MB bundle (gRPC, the wire codecs, the client) is a fifth of a short
+ * command's time. Node 22 caches compiled code itself (`module.enableCompileCache`); on Node 20
+ * we do what it does: compile the bundle as a `vm.Script` with the cached data of an earlier run
+ * and, when there was none (or V8 refused it: another Node, another bundle), write it after the
+ * command finished, so it holds the functions that command compiled. One cache per command
+ * (`run` and `version` compile different code), under `$XDG_CACHE_HOME/berth` (or
+ * `~/.cache/berth`), named after the bundle's size and mtime. A cache that cannot be read or
+ * written is ignored: the command runs the same, only slower. `BERTH_NO_COMPILE_CACHE=1` turns
+ * it off.
+ */
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
+
+interface Main {
+  berthMain(argv: string[]): Promise<number>;
+}
+
+const bundle = join(dirname(fileURLToPath(import.meta.url)), 'berth-main.cjs');
+const argv = process.argv.slice(2);
+
+function cachePath(command: string): string | undefined {
+  if (process.env.BERTH_NO_COMPILE_CACHE) return undefined;
+  try {
+    const { size, mtimeMs } = statSync(bundle);
+    const dir = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'berth', `v8-${process.version}`);
+    return join(dir, `${command.replace(/[^a-z_-]/gi, '_')}-${size}-${Math.floor(mtimeMs)}.cache`);
+  } catch {
+    return undefined;
+  }
+}
+
+function readCache(path: string | undefined): Buffer | undefined {
+  if (!path) return undefined;
+  try {
+    return readFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes the cache next to its final name, then renames it: readers never see half a file. */
+function writeCache(path: string, data: Buffer): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
+  } catch {
+    // A read-only home or a full disk: run without a cache.
+  }
+}
+
+function load(command: string): { main: Main; save: () => void } {
+  const source = readFileSync(bundle, 'utf8');
+  const path = cachePath(command);
+  const cachedData = readCache(path);
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: bundle, ...(cachedData ? { cachedData } : {}) });
+  const module = { exports: {} as Main };
+  (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+  const fresh = !cachedData || script.cachedDataRejected === true;
+  return { main: module.exports, save: () => (path && fresh ? writeCache(path, script.createCachedData()) : undefined) };
+}
+
+const { main, save } = load(argv.find((a, i) => !a.startsWith('-') && !/^(-H|--address|--host|-n|--namespace)$/.test(argv[i - 1] ?? '')) ?? 'help');
+const code = await main.berthMain(argv);
+save();
+// Exits explicitly: a call still pending on a closed channel (a Wait for a process that never
+// started) must not keep the command alive. Writes to pipes and files are synchronous on Linux.
+process.exit(code);
