@@ -113,7 +113,7 @@ describe.skipIf(!isRoot).each(flavors)('%s through berth-shim', (flavor) => {
     await client.delete({ id: t.id });
   });
 
-  it('pipes stdin through cat until the client closes it', async () => {
+  it('pipes stdin through cat until the client closes it and sends CloseIO', async () => {
     const t = await bundle({ args: ['cat'] });
     const r = await runToEnd(client, t, new ClientIO(t.bundle, 'io'), 'hello\nworld\n');
     expect(r).toEqual({ stdout: 'hello\nworld\n', stderr: '', exitStatus: 0 });
@@ -128,6 +128,32 @@ describe.skipIf(!isRoot).each(flavors)('%s through berth-shim', (flavor) => {
     expect((await client.wait({ id: t.id })).exitStatus).toBe(0);
     expect((await io.output()).stdout).toBe('closed\n');
     await client.delete({ id: t.id });
+  });
+
+  it('delivers everything written to stdin before CloseIO, even what the container had not read yet', async () => {
+    // The container reads nothing for a while: at CloseIO, most of the input still sits in the
+    // FIFO and in the pipe to the container.
+    const t = await bundle({ args: ['sh', '-c', 'sleep 0.3; wc -c'] });
+    const io = new ClientIO(t.bundle, 'io');
+    await client.create({ ...t, stdin: io.stdin, stdout: io.stdout, stderr: io.stderr });
+    await client.start({ id: t.id });
+    await io.writeStdin(Buffer.alloc(100_000, 'x'));
+    await client.closeIO({ id: t.id, stdin: true });
+    expect((await client.wait({ id: t.id })).exitStatus).toBe(0);
+    expect((await io.output()).stdout.trim()).toBe('100000');
+    await client.delete({ id: t.id });
+    // A few bytes and CloseIO at once (as a client piping a short input does): CloseIO may
+    // reach the shim before it has seen the FIFO readable.
+    for (let i = 0; i < 10; i++) {
+      const c = await bundle({ args: ['cat'] });
+      const cio = new ClientIO(c.bundle, 'io');
+      await client.create({ ...c, stdin: cio.stdin, stdout: cio.stdout, stderr: cio.stderr });
+      await client.start({ id: c.id });
+      await Promise.all([cio.writeStdin(`line ${i}\n`), client.closeIO({ id: c.id, stdin: true })]);
+      await client.wait({ id: c.id });
+      expect((await cio.output()).stdout).toBe(`line ${i}\n`);
+      await client.delete({ id: c.id });
+    }
   });
 
   it('delivers 1 MiB of output with nothing lost', async () => {

@@ -100,7 +100,11 @@ export async function runToEnd(
   stdin?: string,
 ): Promise<{ stdout: string; stderr: string; exitStatus: number }> {
   await client.create({ stdin: stdin === undefined ? '' : io.stdin, stdout: io.stdout, stderr: io.stderr, ...req });
-  if (stdin !== undefined) await io.writeStdin(stdin);
+  if (stdin !== undefined) {
+    // As ctr does: write, close the FIFO, then CloseIO (the shim holds the FIFO open until then).
+    await io.writeStdin(stdin);
+    await client.closeIO({ id: req.id, stdin: true });
+  }
   await client.start({ id: req.id });
   const { exitStatus } = await client.wait({ id: req.id });
   const out = await io.output();

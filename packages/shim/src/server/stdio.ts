@@ -45,6 +45,13 @@ export class ProcessIO {
   private readonly files: Writable[] = [];
   private stdinSource: Socket | undefined;
   private stdinSink: Socket | undefined;
+  /**
+   * The shim's own write end of the stdin FIFO, as containerd's shim keeps one: while it is
+   * open the copy never reads EOF, not before the client opened its end and not between two
+   * clients. CloseIO closes it; the copy then delivers what is left in the FIFO and ends once
+   * the client's end is closed too.
+   */
+  private stdinHold: number | undefined;
   private masterFd: number | undefined;
   private consoleListener: number | undefined;
   private consoleReceipt: Promise<number> | undefined;
@@ -85,8 +92,8 @@ export class ProcessIO {
       this.stdinSource = this.track(new Socket({ fd: fifo, readable: true, writable: false }));
       this.stdinSink = this.track(new Socket({ fd: writeEnd, readable: false, writable: true }));
       this.stdinSource.pipe(this.stdinSink);
-      this.stdinSink.on('error', () => this.closeStdin());
-      this.stdinSource.on('error', () => this.closeStdin());
+      this.stdinSink.on('error', () => this.abortStdin());
+      this.stdinSource.on('error', () => this.abortStdin());
     }
     if (r.stdout) this.stdio[1] = this.openOutput(r.stdout);
     if (r.stderr) this.stdio[2] = r.stderr === r.stdout ? this.stdio[1] : this.openOutput(r.stderr);
@@ -144,8 +151,20 @@ export class ProcessIO {
     setWinsize(this.masterFd, height, width);
   }
 
-  /** Closes the process's stdin (CloseIO): the container reads EOF. */
+  /**
+   * CloseIO: the container reads EOF after what the client wrote before closing its end of the
+   * FIFO (the shim lets go of its own write end, and the copy ends at the FIFO's EOF).
+   */
   closeStdin(): void {
+    if (this.stdinHold !== undefined) {
+      safeClose(this.stdinHold);
+      this.stdinHold = undefined;
+    }
+  }
+
+  /** Stops the stdin copy now, whatever is left in the FIFO (an error, or the process is gone). */
+  private abortStdin(): void {
+    this.closeStdin();
     this.stdinSource?.unpipe();
     this.stdinSource?.destroy();
     this.stdinSource = undefined;
@@ -166,7 +185,7 @@ export class ProcessIO {
 
   /** Releases everything: fds, copies, the console socket. */
   close(): void {
-    this.closeStdin();
+    this.abortStdin();
     for (const s of this.streams.splice(0)) s.destroy();
     for (const f of this.files.splice(0)) f.destroy();
     for (const fd of [...this.handedOver.splice(0), ...this.owned.splice(0)]) safeClose(fd);
@@ -192,9 +211,17 @@ export class ProcessIO {
   }
 
   /** Opens a FIFO for reading without waiting for a writer (created when missing). */
+  /** The stdin FIFO's read end, and the shim's own write end (`stdinHold`) that keeps it from EOF. */
   private openFifoReader(path: string): number {
     ensureFifo(path);
-    return openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      this.stdinHold = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (err) {
+      safeClose(fd);
+      throw err;
+    }
+    return fd;
   }
 
   /** An fd for the container's stdout/stderr: the FIFO's write end (plus a keep-open read end), or a log file. */
