@@ -8,9 +8,9 @@ import { appendFileSync, existsSync, readFileSync, statSync, watch, type FSWatch
  * `<end offset> <unix ms>`: "the log had reached `end offset` bytes by `unix ms`". A byte's
  * time is that of the first entry at or past it. Entries are written by whoever watches the
  * output: a foreground `berth run` as it copies each chunk (exact), and for detached containers
- * the `__monitor` helper, which watches the file (inotify) and records the file's mtime each
- * time it grows (the time of the burst's last write). Output no entry covers yet falls back to
- * the file's mtime.
+ * the `__monitor` helper (runs with `--rm` or `-i`), which watches the file (inotify) and
+ * records the file's mtime each time it grows (the time of the burst's last write). Output no
+ * entry covers (a plain `run -d`) falls back to the file's mtime.
  */
 
 /** The time index beside `log`. */
