@@ -3,9 +3,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { testImage } from '@berth/testimages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BERTH, runProgram, startDaemon, type TestDaemon } from './harness';
+import { BERTH, runProgram, type TestDaemon, until, startDaemonWithBusybox } from './harness';
 
 // Image and filesystem archives: `berth save` (and `ctr images import` of what it writes),
 // `berth export` and `berth import`, against a live berthd with real containers (root only).
@@ -15,9 +14,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'berth-cli-archive-scratch-'));
 
 beforeAll(async () => {
   if (!isRoot) return;
-  d = await startDaemon('berth-cli-archive-');
-  const image = await testImage('busybox', 'oci');
-  expect((await d.berth(['load', '-i', image.path])).code).toBe(0);
+  d = await startDaemonWithBusybox('berth-cli-archive-');
 }, 120_000);
 
 afterAll(async () => {
@@ -172,11 +169,3 @@ describe.skipIf(!isRoot)('berth export and import', () => {
   });
 });
 
-/** Polls `fn` until it returns true (at most ~10 s); no timing is asserted. */
-async function until(fn: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not reached');
-}

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
-import { testImage } from '@berth/testimages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BERTH, startDaemon, type TestDaemon } from './harness';
+import { BERTH, type TestDaemon, until, startDaemonWithBusybox } from './harness';
 
 // `berth logs -t/--since/--until` and `berth attach` against a live berthd with real
 // containers (root only). No timing is asserted: times are compared with the test's own clock.
@@ -10,23 +9,13 @@ let d: TestDaemon;
 
 beforeAll(async () => {
   if (!isRoot) return;
-  d = await startDaemon('berth-cli-attach-');
-  const image = await testImage('busybox', 'oci');
-  expect((await d.berth(['load', '-i', image.path])).code).toBe(0);
+  d = await startDaemonWithBusybox('berth-cli-attach-');
 }, 120_000);
 
 afterAll(async () => {
   await d?.stop();
 }, 60_000);
 
-/** Polls `fn` until it returns true (at most ~10 s); no timing is asserted. */
-async function until(fn: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not reached');
-}
 
 const STAMPED = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z) (.*)$/;
 

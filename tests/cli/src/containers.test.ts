@@ -1,6 +1,5 @@
-import { testImage } from '@berth/testimages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type TestDaemon } from './harness';
+import { type TestDaemon, until, startDaemonWithBusybox } from './harness';
 
 // Detached containers and the commands that manage them, against a live berthd (root only).
 const isRoot = process.getuid?.() === 0;
@@ -8,23 +7,13 @@ let d: TestDaemon;
 
 beforeAll(async () => {
   if (!isRoot) return;
-  d = await startDaemon('berth-cli-ctr-');
-  const image = await testImage('busybox', 'oci');
-  expect((await d.berth(['load', '-i', image.path])).code).toBe(0);
+  d = await startDaemonWithBusybox('berth-cli-ctr-');
 }, 120_000);
 
 afterAll(async () => {
   await d?.stop();
 }, 60_000);
 
-/** Polls `fn` until it returns true (at most ~10 s); no timing is asserted. */
-async function until(fn: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not reached');
-}
 
 describe.skipIf(!isRoot)('detached containers', () => {
   it('run -d, ps, logs, exec, stop, start, kill, wait, rm', async () => {

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startEngine } from '@berth/engine';
+import { testImage } from '@berth/testimages';
 
 /** The built `berth` program (packages/cli/dist/berth.js). */
 export const BERTH = join(dirname(createRequire(import.meta.url).resolve('@berth/cli/package.json')), 'dist', 'berth.js');
@@ -70,4 +71,25 @@ export async function startDaemon(prefix = 'berth-cli-'): Promise<TestDaemon> {
       if (mounts.length === 0) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Starts a berthd (`startDaemon`) with the busybox test image loaded through `berth load`. */
+export async function startDaemonWithBusybox(prefix: string): Promise<TestDaemon> {
+  const d = await startDaemon(prefix);
+  const image = await testImage('busybox', 'oci');
+  const loaded = await d.berth(['load', '-i', image.path]);
+  if (loaded.code !== 0) {
+    await d.stop();
+    throw new Error(`berth load of the busybox image failed: ${loaded.stderr}`);
+  }
+  return d;
+}
+
+/** Polls `fn` until it returns true (at most ~10 s); no timing is asserted. */
+export async function until(fn: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('condition not reached');
 }

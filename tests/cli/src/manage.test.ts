@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testImage } from '@berth/testimages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type TestDaemon } from './harness';
+import { type TestDaemon, until, startDaemonWithBusybox } from './harness';
 
 // restart, top, stats, system df/prune against a live berthd (root only); login/logout on files.
 const isRoot = process.getuid?.() === 0;
@@ -11,23 +11,13 @@ let d: TestDaemon;
 
 beforeAll(async () => {
   if (!isRoot) return;
-  d = await startDaemon('berth-cli-mgmt-');
-  const image = await testImage('busybox', 'oci');
-  expect((await d.berth(['load', '-i', image.path])).code).toBe(0);
+  d = await startDaemonWithBusybox('berth-cli-mgmt-');
 }, 120_000);
 
 afterAll(async () => {
   await d?.stop();
 }, 60_000);
 
-/** Polls `fn` until it returns true (at most ~10 s); no timing is asserted. */
-async function until(fn: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('condition not reached');
-}
 
 async function pidOf(ref: string): Promise<number> {
   return (JSON.parse((await d.berth(['inspect', '--format', '{{json .State}}', ref])).stdout) as { Pid: number }).Pid;

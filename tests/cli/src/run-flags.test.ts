@@ -1,9 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { testImage } from '@berth/testimages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type TestDaemon } from './harness';
+import { type TestDaemon, startDaemonWithBusybox } from './harness';
 
 // `run`/`create` flags that shape the container: --mount (bind, tmpfs), --read-only, --memory,
 // --cpus, --pids-limit, checked from inside real containers against a live berthd (root only).
@@ -13,9 +12,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'berth-cli-flags-scratch-'));
 
 beforeAll(async () => {
   if (!isRoot) return;
-  d = await startDaemon('berth-cli-flags-');
-  const image = await testImage('busybox', 'oci');
-  expect((await d.berth(['load', '-i', image.path])).code).toBe(0);
+  d = await startDaemonWithBusybox('berth-cli-flags-');
 }, 120_000);
 
 afterAll(async () => {
