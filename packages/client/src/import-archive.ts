@@ -27,6 +27,19 @@ export interface ImportOptions {
   unpack?: boolean;
   /** Default `overlayfs`. */
   snapshotter?: string;
+  /**
+   * Progress, per blob (`name` its digest): `loading` with the bytes sent so far, then `loaded`,
+   * or `exists` when berthd had it; per image (`name` its name): `unpacking`, then `unpacked`.
+   */
+  onProgress?: (p: ImportProgress) => void;
+}
+
+/** One progress event of `importArchive` (the shape of the Transfer service's progress). */
+export interface ImportProgress {
+  event: 'loading' | 'loaded' | 'exists' | 'unpacking' | 'unpacked';
+  name: string;
+  progress: number;
+  total: number;
 }
 
 /**
@@ -48,14 +61,19 @@ export async function importArchive(conn: Connection, path: string, opts: Import
   try {
     const content = new ContentClient(leased);
     const images = new ImagesClient(leased);
+    const put: PutFile = (f, labels) => putFile(content, path, f, labels, opts.onProgress);
     let named: { name: string; target: Descriptor }[];
-    if (files.has('index.json')) named = await importOci(content, path, files);
-    else if (files.has('manifest.json')) named = await importDocker(content, path, files);
+    if (files.has('index.json')) named = await importOci(content, path, files, put);
+    else if (files.has('manifest.json')) named = await importDocker(content, path, files, put);
     else throw invalidArgument(`${path}: neither an OCI layout (index.json) nor a docker archive (manifest.json)`);
     const out: ImageRecord[] = [];
     for (const { name, target } of named) {
       out.push(await images.put({ name, target }));
-      if (opts.unpack ?? true) await unpackImage(leased, target, { snapshotter: opts.snapshotter });
+      if (opts.unpack ?? true) {
+        opts.onProgress?.({ event: 'unpacking', name, progress: 0, total: 0 });
+        await unpackImage(leased, target, { snapshotter: opts.snapshotter });
+        opts.onProgress?.({ event: 'unpacked', name, progress: 0, total: 0 });
+      }
     }
     return out;
   } finally {
@@ -70,20 +88,40 @@ async function readFile(path: string, f: TarFile): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function putFile(content: ContentClient, path: string, f: TarFile, labels?: Record<string, string>): Promise<{ digest: Digest; size: number }> {
+/** Writes one file of the archive into the content store (see `putFile`). */
+type PutFile = (f: TarFile, labels?: Record<string, string>) => Promise<{ digest: Digest; size: number }>;
+
+async function putFile(
+  content: ContentClient,
+  path: string,
+  f: TarFile,
+  labels?: Record<string, string>,
+  onProgress?: ImportOptions['onProgress'],
+): Promise<{ digest: Digest; size: number }> {
   const desc = await digestFile(path, f.offset, f.size);
-  const source = () => (f.size === 0 ? (async function* () {})() : createReadStream(path, { start: f.offset, end: f.offset + f.size - 1 }));
+  const report = (event: ImportProgress['event'], progress: number) => onProgress?.({ event, name: desc.digest, progress, total: desc.size });
+  const source = () => (f.size === 0 ? (async function* () {})() : counted(createReadStream(path, { start: f.offset, end: f.offset + f.size - 1 }), (n) => report('loading', n)));
   const wrote = await writeBlob(content, `tar-${f.name}`, desc, source, labels);
+  report(wrote ? 'loaded' : 'exists', desc.size);
   if (!wrote && labels) await content.update({ digest: desc.digest, labels }, Object.keys(labels).map((k) => `labels.${k}`));
   return desc;
 }
 
-async function importOci(content: ContentClient, path: string, files: Map<string, TarFile>): Promise<{ name: string; target: Descriptor }[]> {
+/** The chunks of `source`, telling `sent` the running byte count after each. */
+async function* counted(source: AsyncIterable<Uint8Array>, sent: (bytes: number) => void): AsyncGenerator<Uint8Array> {
+  let n = 0;
+  for await (const chunk of source) {
+    yield chunk;
+    sent((n += chunk.length));
+  }
+}
+
+async function importOci(content: ContentClient, path: string, files: Map<string, TarFile>, put: PutFile): Promise<{ name: string; target: Descriptor }[]> {
   // Blobs first, children before parents is not needed: labels are set after all are in.
   for (const f of files.values()) {
     if (!f.name.startsWith('blobs/')) continue;
     const [, alg, hex] = f.name.split('/');
-    const desc = await putFile(content, path, f);
+    const desc = await put(f);
     if (desc.digest !== `${alg}:${hex}`) throw invalidArgument(`${path}: ${f.name} has digest ${desc.digest}`);
   }
   const index = parseIndex(await readFile(path, files.get('index.json')!), MediaType.OciIndex);
@@ -134,20 +172,20 @@ async function labelTree(content: ContentClient, desc: Descriptor): Promise<void
   await content.update({ digest: desc.digest, labels }, Object.keys(labels).map((k) => `labels.${k}`));
 }
 
-async function importDocker(content: ContentClient, path: string, files: Map<string, TarFile>): Promise<{ name: string; target: Descriptor }[]> {
+async function importDocker(content: ContentClient, path: string, files: Map<string, TarFile>, put: PutFile): Promise<{ name: string; target: Descriptor }[]> {
   const entries = JSON.parse((await readFile(path, files.get('manifest.json')!)).toString('utf8')) as { Config: string; Layers: string[]; RepoTags?: string[] }[];
   const out: { name: string; target: Descriptor }[] = [];
   for (const e of entries) {
     const configFile = files.get(e.Config);
     if (!configFile) throw invalidArgument(`${path}: ${e.Config} is missing`);
-    const config = await putFile(content, path, configFile);
+    const config = await put(configFile);
     const layers: Descriptor[] = [];
     for (const l of e.Layers) {
       const f = files.get(l);
       if (!f) throw invalidArgument(`${path}: ${l} is missing`);
       const head = await readFile(path, { ...f, size: Math.min(2, f.size) });
       const gz = head[0] === 0x1f && head[1] === 0x8b;
-      const d = await putFile(content, path, f);
+      const d = await put(f);
       layers.push({ mediaType: gz ? MediaType.DockerLayerGzip : 'application/vnd.docker.image.rootfs.diff.tar', digest: d.digest, size: d.size });
     }
     const manifest = Buffer.from(

@@ -42,7 +42,7 @@ export type { FifoOptions } from './cio';
 export { digestFile, readBlob, resolveImage, writeBlob } from './image-content';
 export type { ResolvedImage } from './image-content';
 export { importArchive } from './import-archive';
-export type { ImportOptions } from './import-archive';
+export type { ImportOptions, ImportProgress } from './import-archive';
 export { exportArchive } from './export-archive';
 export type { ExportArchiveOptions } from './export-archive';
 export { importRootfs } from './import-rootfs';

@@ -1,6 +1,6 @@
 import { testImage } from '@berth/testimages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemon, type TestDaemon } from './harness';
+import { BERTH, runProgram, startDaemon, type TestDaemon } from './harness';
 
 // Images: load (OCI and docker archives), images, tag, rmi, inspect; and namespaces (root only).
 const isRoot = process.getuid?.() === 0;
@@ -38,6 +38,19 @@ describe.skipIf(!isRoot)('berth images', () => {
     const { readFileSync } = await import('node:fs');
     const r = await d.berth(['load'], { input: readFileSync(oci.path) });
     expect(r).toEqual({ code: 0, stdout: 'Loaded image: busybox:latest\n', stderr: '' });
+  });
+
+  it('shows each blob and the unpack on a terminal', async () => {
+    const oci = await testImage('busybox', 'oci');
+    // script(1) runs berth on a pty, as a person at a terminal would.
+    const cmd = `${process.execPath} ${BERTH} --address ${d.address} load -i ${oci.path}`;
+    const r = await runProgram('script', ['-qec', cmd, '/dev/null']);
+    expect(r.code).toBe(0);
+    const shown = r.stdout.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+    // Loaded now, or already in berthd's content store from an earlier test.
+    expect(shown).toMatch(new RegExp(`${oci.config.digest.slice(7, 19)}: (loaded|exists) `));
+    expect(shown).toContain('docker.io/library/busybox:latest: unpacked');
+    expect(shown).toContain('Loaded image: busybox:latest');
   });
 
   it('refuses a file that is not an image archive', async () => {
