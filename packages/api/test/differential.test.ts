@@ -14,6 +14,8 @@ import { loadKitchen, testDir } from './kitchen';
 import { Random, randomMessage } from './random';
 import { reflectionCodec, type ReflectionCodec } from './reflection';
 
+/** Thousands of messages per test: seconds on a quiet machine, more when CI runs suites side by side. */
+const HEAVY_MS = 60_000;
 const pkgDir = join(testDir, '..');
 const SEED = 0x5eed;
 const ROUNDS = 40;
@@ -84,7 +86,7 @@ function differential(name: string, load: () => { root: protobuf.Root; codecs: C
           if (!ours) throw new Error(`${type.fullName}: no static codec`);
           return { type, ours, old: reflectionCodec(type) };
         });
-    });
+    }, HEAVY_MS);
 
     it('has a static codec for every message type', () => {
       expect(pairs.length).toBeGreaterThan(0);
@@ -109,7 +111,7 @@ function differential(name: string, load: () => { root: protobuf.Root; codecs: C
         }
       }
       expect(compared).toBe(pairs.length * ROUNDS);
-    });
+    }, HEAVY_MS);
 
     it('decodes truncated, corrupted and random bytes safely', () => {
       const rnd = new Random(SEED + 1);
@@ -125,7 +127,7 @@ function differential(name: string, load: () => { root: protobuf.Root; codecs: C
           expectSafeDecode(ours, rnd.bytes(rnd.int(64)));
         }
       }
-    });
+    }, HEAVY_MS);
   });
 }
 
@@ -143,4 +145,4 @@ differential('test/kitchen.proto', () => ({ root: reflectionRoot(testDir, ['kitc
 
 beforeAll(async () => {
   kitchen = codecsOf(await loadKitchen('differential'));
-});
+}, HEAVY_MS);

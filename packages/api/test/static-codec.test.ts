@@ -12,7 +12,7 @@ let k: Record<string, Codec>;
 
 beforeAll(async () => {
   k = (await loadKitchen('static-codec')).kitchen as Record<string, Codec>;
-});
+}, 60_000);
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));

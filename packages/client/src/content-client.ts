@@ -7,6 +7,7 @@ import type {
   ContentInfo,
   ContentReaderAt,
   ContentStatus,
+  ContentStore,
   ContentWalkFunc,
   ContentWriter,
   ContentWriterOptions,
@@ -31,7 +32,7 @@ const Content = contentService.Content.methods;
  * Methods without rest parameters take `CallOptions` last (a `signal` to cancel, or another
  * namespace or lease for that call).
  */
-export class ContentClient {
+export class ContentClient implements ContentStore {
   readonly #conn: Connection;
 
   constructor(conn: Connection) {

@@ -11,6 +11,7 @@ export type {
   ContentReadStreamOptions,
   ContentReaderAt,
   ContentStatus,
+  ContentStore,
   ContentWalkFunc,
   ContentWriter,
   ContentWriterOptions,
@@ -24,6 +25,7 @@ export type {
   SnapshotPrepareOptions,
   SnapshotUsage,
   SnapshotWalkFunc,
+  Snapshotter,
 } from './snapshots-types';
 export { LeasesClient } from './leases-client';
 export type { CreateLeaseOptions, Lease } from './leases-client';

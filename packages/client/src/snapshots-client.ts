@@ -9,6 +9,7 @@ import type {
   SnapshotPrepareOptions,
   SnapshotUsage,
   SnapshotWalkFunc,
+  Snapshotter,
 } from './snapshots-types';
 import { dateOf } from './wire';
 
@@ -33,7 +34,7 @@ const Snapshots = snapshotsService.Snapshots.methods;
  * a `signal` in their options. `close()` makes this client refuse further calls
  * (FailedPrecondition); the connection stays open for its owner to close.
  */
-export class SnapshotsClient {
+export class SnapshotsClient implements Snapshotter {
   readonly snapshotter: string;
   readonly #conn: Connection;
   #closed = false;
