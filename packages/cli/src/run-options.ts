@@ -128,15 +128,12 @@ export async function createFromImage(ctx: Ctx, opts: CreateContainerOptions): R
   } catch (err) {
     if (!/^(sha256:)?[0-9a-f]{4,64}$/.test(opts.image)) throw new CliError(`invalid reference format: ${opts.image}: ${(err as Error).message}`, 125);
   }
-  // The common case first, one call: a name berthd has.
-  const exists = name !== undefined && (await ctx.images.get(name).then(
-    () => true,
-    (err: unknown) => {
-      if ((err as { kind?: string }).kind === 'NotFound') return false;
-      throw err;
-    },
-  ));
-  if (!exists) {
+  // The common case first, one call: a name berthd has (its record goes on to createContainer).
+  const record = name === undefined ? undefined : await ctx.images.get(name).catch((err: unknown) => {
+    if ((err as { kind?: string }).kind === 'NotFound') return undefined;
+    throw err;
+  });
+  if (!record) {
     const byId = await findImageNames(ctx, opts.image).catch((err: unknown) => {
       throw err instanceof CliError ? new CliError(err.message, 125) : err;
     });
@@ -144,7 +141,7 @@ export async function createFromImage(ctx: Ctx, opts: CreateContainerOptions): R
     else if (name === undefined) throw new CliError(`Unable to find image '${opts.image}' locally`, 125);
     else await pullMissing(ctx, name);
   }
-  return createContainer(ctx.conn, { ...opts, image: name! });
+  return createContainer(ctx.conn, { ...opts, image: name!, ...(record ? { imageRecord: record } : {}) });
 }
 
 /**

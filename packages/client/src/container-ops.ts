@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { Writable, type Readable } from 'node:stream';
 import { FifoSet } from './cio';
-import { isNotFound } from '@berth/errdefs';
+import { isFailedPrecondition, isNotFound } from '@berth/errdefs';
 import { Label, normalizeReference, type Platform, type Spec } from '@berth/spec';
 import type { Connection } from './connection';
 import { ContainersClient, type ContainerRecord } from './containers-client';
 import { ContentClient } from './content-client';
 import { readSnapshotFiles } from './image-files';
-import { ImagesClient } from './images-client';
+import { ImagesClient, type ImageRecord } from './images-client';
 import { resolveImage, type ResolvedImage } from './image-content';
 import { LeasesClient } from './leases-client';
 import { specFromImage, resolveUser, type SpecOptions } from './oci-spec';
@@ -34,6 +34,8 @@ export interface CreateContainerOptions extends Omit<SpecOptions, 'id' | 'namesp
   platform?: Platform;
   /** Changes the generated spec before the container is created. */
   editSpec?: (spec: Spec) => void;
+  /** The image's record, when the caller has just read it (saves looking it up again). */
+  imageRecord?: ImageRecord;
 }
 
 /** A random 64-hex container id, as Docker makes them. */
@@ -51,7 +53,7 @@ export function newContainerId(): string {
 export async function createContainer(conn: Connection, opts: CreateContainerOptions): Promise<{ container: ContainerRecord; image: ResolvedImage }> {
   const snapshotter = opts.snapshotter ?? 'overlayfs';
   const name = normalizeReference(opts.image);
-  const record = await new ImagesClient(conn).get(name);
+  const record = opts.imageRecord?.name === name ? opts.imageRecord : await new ImagesClient(conn).get(name);
   const id = opts.id ?? newContainerId();
   const leases = new LeasesClient(conn);
   const lease = await leases.create({ labels: { [Label.GcExpire]: new Date(Date.now() + 3600_000).toISOString() } });
@@ -86,29 +88,31 @@ export async function createContainer(conn: Connection, opts: CreateContainerOpt
 }
 
 /**
- * Removes a container as `ctr containers rm` does: its task if it has a stopped or created one
- * (FailedPrecondition while it runs, unless `force`, which SIGKILLs it first), its snapshot, its
- * record. NotFound if there is no such container.
+ * Removes a container (by id, or its record when the caller has it) as `ctr containers rm`
+ * does: its task if it has a stopped or created one (FailedPrecondition while it runs, unless
+ * `force`, which SIGKILLs it first), its snapshot, its record. NotFound if there is no such
+ * container.
  */
-export async function removeContainer(conn: Connection, id: string, opts: { force?: boolean } = {}): Promise<void> {
+export async function removeContainer(conn: Connection, container: string | ContainerRecord, opts: { force?: boolean } = {}): Promise<void> {
   const containers = new ContainersClient(conn);
-  const c = await containers.get(id);
+  const c = typeof container === 'string' ? await containers.get(container) : container;
   const tasks = new TasksClient(conn);
+  // Delete first: a stopped task (the common case) goes in one call; a running one is
+  // FailedPrecondition, and only then, with `force`, killed and waited for.
   try {
-    const t = await tasks.get({ containerId: id });
-    if (opts.force && (t.status === 'running' || t.status === 'paused' || t.status === 'pausing')) {
-      const wait = tasks.wait({ containerId: id });
-      await tasks.kill({ containerId: id }, 9, { all: true });
-      await wait;
-    }
-    await tasks.delete(id);
+    await tasks.delete(c.id);
   } catch (err) {
-    if (!isNotFound(err)) throw err;
+    if (isFailedPrecondition(err) && opts.force) {
+      const wait = tasks.wait({ containerId: c.id });
+      await tasks.kill({ containerId: c.id }, 9, { all: true });
+      await wait;
+      await tasks.delete(c.id);
+    } else if (!isNotFound(err)) throw err;
   }
   if (c.snapshotKey) await new SnapshotsClient(conn, c.snapshotter || 'overlayfs').remove(c.snapshotKey).catch((err: unknown) => {
     if (!isNotFound(err)) throw err;
   });
-  await containers.delete(id);
+  await containers.delete(c.id);
 }
 
 /** Options of `runContainer`. */

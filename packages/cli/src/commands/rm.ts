@@ -14,7 +14,7 @@ export default async function rm(g: Globals, argv: string[]): Promise<number> {
       if (t && (t.status === 'running' || t.status === 'paused') && !flags.force) {
         throw new CliError(`Error response from daemon: You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`);
       }
-      await removeContainer(ctx.conn, c.id, { force: flags.force });
+      await removeContainer(ctx.conn, c, { force: flags.force });
       removeContainerFiles(ctx, c.id);
     }),
   );

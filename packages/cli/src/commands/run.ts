@@ -34,7 +34,7 @@ export default async function run(g: Globals, argv: string[]): Promise<number> {
         await startDetached(ctx, container, { remove: flags.rm });
       } catch (err) {
         if (flags.rm) {
-          await removeContainer(ctx.conn, container.id, { force: true }).catch(() => {});
+          await removeContainer(ctx.conn, container, { force: true }).catch(() => {});
           removeContainerFiles(ctx, container.id);
         }
         throw err;
@@ -52,7 +52,7 @@ export default async function run(g: Globals, argv: string[]): Promise<number> {
       );
     } finally {
       if (flags.rm) {
-        await removeContainer(ctx.conn, container.id, { force: true }).catch(() => {});
+        await removeContainer(ctx.conn, container, { force: true }).catch(() => {});
         removeContainerFiles(ctx, container.id);
       }
     }

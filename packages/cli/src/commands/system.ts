@@ -144,7 +144,7 @@ async function prune(g: Globals, argv: string[]): Promise<number> {
     for (const c of await ctx.containers.list()) {
       if (up.has(c.id)) continue;
       const size = await containerSize(ctx, c);
-      await removeContainer(ctx.conn, c.id);
+      await removeContainer(ctx.conn, c);
       removeContainerFiles(ctx, c.id);
       removed.push(c.id);
       reclaimed += size;
