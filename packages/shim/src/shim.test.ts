@@ -11,7 +11,7 @@ import { writeRootfs } from '@berth/testimages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTask } from './client/cleanup';
 import { connectShim, type ShimClient } from './client/client';
-import { bundleAddress, shimCliPath } from './client/paths';
+import { bundleAddress, shimCliPath, shimSocketPath } from './client/paths';
 import { startShim, type ShimHandle } from './client/start';
 import { ClientIO, isAlive, makeBundle, mountsUnder, runToEnd, runtimeOptions, zombieChildren } from './test-harness';
 
@@ -347,6 +347,21 @@ describe.skipIf(!isRoot)('berth-shim start', () => {
     expect(again.pid).not.toBe(shimPid);
     for (let i = 0; i < 300 && isAlive(again.pid); i++) await sleep(10);
     expect(isAlive(again.pid)).toBe(false); // idle exit
+  });
+
+  it('waits for a start lock that was just created and is still empty, instead of taking it over', async () => {
+    const group = `it-lock-${process.pid}`;
+    const lock = `${shimSocketPath(join(base, 's'), group)}.lock`;
+    await writeFile(lock, ''); // another caller's lock, between its create and its write of the pid
+    let settled = false;
+    const started = startShim({ group, socketDir: join(base, 's'), runtime: 'runc', runtimeRoot: join(base, 'rt-runc'), idleExitMs: 100 }).finally(() => (settled = true));
+    await sleep(300);
+    expect(settled).toBe(false);
+    await rm(lock);
+    const shim = await started;
+    expect(shim.reused).toBe(false);
+    for (let i = 0; i < 300 && isAlive(shim.pid); i++) await sleep(10);
+    expect(isAlive(shim.pid)).toBe(false); // idle exit
   });
 
   it('Shutdown{now} ends the shim even with a running container, which keeps running', async () => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isUnavailable, unavailable } from '@berth/errdefs';
@@ -78,7 +78,14 @@ async function probe(socket: string): Promise<number | undefined> {
   }
 }
 
-/** Creates the lock file exclusively; a lock whose owner died is taken over. */
+/** How long an empty lock file counts as being written by its creator rather than abandoned. */
+const FRESH_LOCK_MS = 5000;
+
+/**
+ * Creates the lock file exclusively; a lock whose owner died is taken over. A lock file that is
+ * still empty was just created (its owner writes its pid right after): it is held, unless it is
+ * old enough to have been left by an owner that died in between.
+ */
 function takeLock(lock: string): boolean {
   try {
     writeFileSync(lock, String(process.pid), { flag: 'wx' });
@@ -86,8 +93,17 @@ function takeLock(lock: string): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
-  const owner = Number(readFileSync(lock, 'utf8').trim() || '0');
-  if (owner > 0 && isAlive(owner)) return false;
+  let text: string;
+  let age: number;
+  try {
+    text = readFileSync(lock, 'utf8').trim();
+    age = Date.now() - statSync(lock).mtimeMs;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false; // released meanwhile: try again
+    throw err;
+  }
+  const owner = Number(text || '0');
+  if (owner > 0 ? isAlive(owner) : age < FRESH_LOCK_MS) return false;
   rmSync(lock, { force: true });
   return false;
 }
