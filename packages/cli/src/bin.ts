@@ -25,6 +25,15 @@ interface Main {
 }
 
 const bundle = join(dirname(fileURLToPath(import.meta.url)), 'berth-main.cjs');
+
+// A reader that went away (`berth logs web | head`) ends the command quietly, as SIGPIPE ends a
+// Unix tool (status 141), instead of an unhandled EPIPE with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(141);
+    throw err;
+  });
+}
 const argv = process.argv.slice(2);
 
 function cachePath(command: string): string | undefined {
@@ -73,6 +82,9 @@ function load(command: string): { main: Main; save: () => void } {
 const { main, save } = load(argv.find((a, i) => !a.startsWith('-') && !/^(-H|--address|--host|-n|--namespace)$/.test(argv[i - 1] ?? '')) ?? 'help');
 const code = await main.berthMain(argv);
 save();
+// Output still queued for a pipe whose reader is slower than us (`berth logs web | less`) goes
+// out before the exit; a write with a callback is called back once everything before it is out.
+await Promise.all([process.stdout, process.stderr].map((s) => (s.writableLength > 0 ? new Promise((r) => s.write('', r)) : undefined)));
 // Exits explicitly: a call still pending on a closed channel (a Wait for a process that never
-// started) must not keep the command alive. Writes to pipes and files are synchronous on Linux.
+// started) must not keep the command alive.
 process.exit(code);

@@ -69,6 +69,7 @@ export async function runAttached(
 ): Promise<number> {
   const fifos = await (opts.fifos ?? makeFifos(ctx, ref.execId ?? ref.containerId, opts));
   const logs: WriteStream[] = [];
+  const tees: LogTee[] = [];
   const removeListeners: (() => void)[] = [];
   const waiting = new AbortController();
   try {
@@ -81,8 +82,9 @@ export async function runAttached(
       const out = createWriteStream(files.stdout, { flags: 'a' });
       const err = createWriteStream(files.stderr, { flags: 'a' });
       logs.push(out, err);
-      stdout = tee(process.stdout, out, files.stdout);
-      stderr = tee(process.stderr, err, files.stderr);
+      tees.push(tee(process.stdout, out, files.stdout), tee(process.stderr, err, files.stderr));
+      stdout = tees[0]!.stream;
+      stderr = tees[1]!.stream;
     }
     const stdinIsTty = opts.tty && process.stdin.isTTY;
     fifos.attach({
@@ -118,7 +120,10 @@ export async function runAttached(
     for (const r of removeListeners) r();
     if (opts.interactive) process.stdin.pause();
     fifos.close();
+    // The tees first: chunks they still hold go to the log files before those are ended.
+    await Promise.all(tees.map((t) => new Promise((r) => t.stream.end(r))));
     await Promise.all(logs.map((l) => new Promise((r) => l.end(r))));
+    for (const t of tees) t.flush();
   }
 }
 
@@ -127,25 +132,49 @@ export function makeFifos(ctx: Ctx, id: string, opts: Pick<AttachOptions, 'inter
   return FifoSet.make(fifoRoot(ctx.g), id, { stdin: opts.interactive, terminal: opts.tty });
 }
 
-/** Copies to `a` and to the log `b` (at `path`), recording each chunk's time in the log's time index. */
-function tee(a: Writable, b: Writable, path: string): Writable {
+/** At most one time index entry per this many ms: a burst of output shares the time of its last chunk. */
+const TIME_EVERY_MS = 50;
+
+/** A `tee`: the stream to write to, and `flush` to record the last time held back (after the log's end). */
+interface LogTee {
+  stream: Writable;
+  flush(): void;
+}
+
+/**
+ * Copies to `a` and to the log `b` (at `path`), recording in the log's time index when its
+ * bytes were written (see log-times.ts): not for every chunk, which would be a synchronous
+ * append per chunk of output, but once per `TIME_EVERY_MS`, and at `flush`.
+ */
+function tee(a: Writable, b: Writable, path: string): LogTee {
   let end = existsSync(path) ? statSync(path).size : 0;
-  return new Writable({
+  let recordedAt = 0;
+  let pending: { end: number; at: number } | undefined;
+  const record = (upTo: number, at: number): void => {
+    pending = undefined;
+    recordedAt = at;
+    try {
+      appendTime(path, upTo, at);
+    } catch {
+      // the container's directory is gone (removed while running): nothing to index
+    }
+  };
+  const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
       const at = Date.now();
       a.write(chunk);
       end += chunk.length;
       const written = end;
       b.write(chunk, () => {
-        try {
-          appendTime(path, written, at);
-        } catch {
-          // the container's directory is gone (removed while running): nothing to index
-        }
+        if (at - recordedAt >= TIME_EVERY_MS) record(written, at);
+        else pending = { end: written, at };
         cb();
       });
     },
   });
+  // A write after an early end (the run failed before its output was drained) is dropped, not fatal.
+  stream.on('error', () => {});
+  return { stream, flush: () => pending && record(pending.end, pending.at) };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BERTH, type TestDaemon, until, startDaemonWithBusybox } from './harness';
+import { BERTH, runProgram, type TestDaemon, until, startDaemonWithBusybox } from './harness';
 
 // `berth logs -t/--since/--until` and `berth attach` against a live berthd with real
 // containers (root only). No timing is asserted: times are compared with the test's own clock.
@@ -50,6 +50,19 @@ describe.skipIf(!isRoot)('berth logs -t, --since, --until', () => {
     expect(await d.berth(['logs', id])).toEqual({ code: 0, stdout: 'one\ntwo\n', stderr: 'oops\n' });
     expect(stamped((await d.berth(['logs', '-t', '--tail', '1', id])).stdout).map(([, l]) => l)).toEqual(['two']);
     expect((await d.berth(['rm', id])).code).toBe(0);
+  });
+
+  it("keeps every byte of a foreground run's output in its logs", async () => {
+    const r = await d.berth(['run', '--name', 'loud', 'busybox', 'sh', '-c', 'yes | head -c 20000000']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.length).toBe(20_000_000);
+    const logs = await d.berth(['logs', 'loud']);
+    expect(logs.stdout.length).toBe(20_000_000);
+    expect(logs.stdout === r.stdout).toBe(true);
+    // A reader that stops early ends berth quietly (status 141, as SIGPIPE would), with no trace.
+    const cut = await runProgram('sh', ['-c', `${process.execPath} ${BERTH} --address ${d.address} logs loud | head -c 2`]);
+    expect(cut).toEqual({ code: 0, stdout: 'y\n', stderr: '' });
+    expect((await d.berth(['rm', 'loud'])).code).toBe(0);
   });
 
   it('timestamps the output of a foreground run too', async () => {
