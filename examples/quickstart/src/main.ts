@@ -24,7 +24,7 @@ function option(name: string, fallback: string): string {
 }
 
 /** The built `berth` command and `berthd` program of this checkout. */
-const BERTH = join(dirname(require.resolve('@berth/cli/package.json')), 'dist', 'berth.js');
+const BERTH = join(dirname(require.resolve('@berth/cli/package.json')), 'bin', 'berth');
 const BERTHD = join(dirname(require.resolve('@berth/engine/package.json')), 'dist', 'berthd.js');
 
 async function main(): Promise<void> {
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const root = option('--root', '/var/lib/berth');
   const state = option('--state', '/run/berth');
   const address = join(state, 'berthd.sock');
-  const berth = (...args: string[]) => run(process.execPath, [BERTH, '--address', address, ...args]).then((r) => r.stdout);
+  const berth = (...args: string[]) => run(BERTH, ['--address', address, ...args]).then((r) => r.stdout);
   const shown = (args: string[]) => `npx berth ${address === '/run/berth/berthd.sock' ? '' : `--address ${address} `}${args.join(' ')}`;
 
   const archive = await testImage('busybox', 'oci');
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   // The container's output goes straight to this terminal, as it would from a shell.
   const args = ['run', '--rm', 'busybox', 'echo', 'hello from berth'];
   console.log(`$ ${shown(args)}`);
-  const r = spawnSync(process.execPath, [BERTH, '--address', address, ...args], { stdio: 'inherit' });
+  const r = spawnSync(BERTH, ['--address', address, ...args], { stdio: 'inherit' });
   if (r.status !== 0) throw new Error(`berth run exited with ${r.status ?? r.signal}`);
 
   console.log(`\nberthd keeps running; try: ${shown(['run', '--rm', '-it', 'busybox', 'sh'])}`);

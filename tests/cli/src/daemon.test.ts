@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testImage } from '@berth/testimages';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BERTH, berthAt, runProgram } from './harness';
+import { BERTH, BERTH_BIN, berthAt, runProgram } from './harness';
 
 // berth without a berthd, and `berth daemon start|stop|status` running a real berthd in the background.
 const isRoot = process.getuid?.() === 0;
@@ -34,6 +34,24 @@ describe('startup path', () => {
     expect(await builtins(['ps', '--help'])).not.toContain('http2');
     // The check can fail: a command that talks to berthd does load it.
     expect(await builtins(['version'])).toContain('http2');
+  });
+});
+
+describe('the berth command (bin/berth)', () => {
+  // A certificate file Node cannot read makes it warn at startup: the warning shows whether Node
+  // was told to load extra certificates at all.
+  const missingCa = { NODE_EXTRA_CA_CERTS: join(dir, 'no-such-ca.pem') };
+
+  it('runs through the symlinks npm makes to it', async () => {
+    const bin = join(dir, 'node_modules', '.bin');
+    mkdirSync(bin, { recursive: true });
+    symlinkSync(BERTH_BIN, join(bin, 'berth'));
+    expect(await runProgram(join(bin, 'berth'), ['--version'])).toEqual({ code: 0, stdout: expect.stringMatching(/^berth version /), stderr: '' });
+  });
+
+  it('does not make Node parse NODE_EXTRA_CA_CERTS for a command that needs no TLS', async () => {
+    expect((await runProgram(process.execPath, [BERTH, '--version'], { env: missingCa })).stderr).toContain('Ignoring extra certs');
+    expect(await runProgram(BERTH_BIN, ['--version'], { env: missingCa })).toEqual({ code: 0, stdout: expect.stringMatching(/^berth version /), stderr: '' });
   });
 });
 
@@ -83,13 +101,15 @@ describe('without berthd', () => {
 
 describe.skipIf(!isRoot)('berth daemon', () => {
   it('starts berthd in the background with a log file, serves, and stops it', async () => {
-    const start = await berthAt(address, ['daemon', 'start', '--root', join(dir, 'root')]);
+    // berthd talks to registries: it gets the NODE_EXTRA_CA_CERTS that bin/berth kept from berth.
+    const start = await berthAt(address, ['daemon', 'start', '--root', join(dir, 'root')], { env: { NODE_EXTRA_CA_CERTS: join(dir, 'no-such-ca.pem') } });
     expect(start.stderr).toBe('');
     expect(start.code).toBe(0);
     expect(start.stdout).toMatch(/^berthd started \(pid \d+\)/);
     const log = join(dir, 'state', 'berthd.log');
     expect(existsSync(log)).toBe(true);
     expect(readFileSync(log, 'utf8')).toContain('serving');
+    expect(readFileSync(log, 'utf8')).toContain(`Ignoring extra certs from \`${join(dir, 'no-such-ca.pem')}\``);
 
     const status = await berthAt(address, ['daemon', 'status']);
     expect(status.code).toBe(0);

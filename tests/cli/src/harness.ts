@@ -6,8 +6,11 @@ import { dirname, join } from 'node:path';
 import { startEngine } from '@berth/engine';
 import { testImage } from '@berth/testimages';
 
-/** The built `berth` program (packages/cli/dist/berth.js). */
-export const BERTH = join(dirname(createRequire(import.meta.url).resolve('@berth/cli/package.json')), 'dist', 'berth.js');
+const CLI = dirname(createRequire(import.meta.url).resolve('@berth/cli/package.json'));
+/** The built `berth` program (packages/cli/dist/berth.js), for `node BERTH …`. */
+export const BERTH = join(CLI, 'dist', 'berth.js');
+/** The `berth` command as npm installs it (packages/cli/bin/berth, a shell script that runs BERTH). */
+export const BERTH_BIN = join(CLI, 'bin', 'berth');
 
 /** What a finished command gave. */
 export interface Result {
@@ -23,9 +26,9 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
-/** Runs `berth ...args` (as a separate process) to completion. */
+/** Runs `berth ...args` (the installed command, a separate process) to completion. */
 export function berthAt(address: string | undefined, args: string[], opts: RunOptions = {}): Promise<Result> {
-  return runProgram(process.execPath, [BERTH, ...(address ? ['--address', address] : []), ...args], opts);
+  return runProgram(BERTH_BIN, [...(address ? ['--address', address] : []), ...args], opts);
 }
 
 /** Runs a program to completion, killing it after `timeoutMs` (default 30 s). */

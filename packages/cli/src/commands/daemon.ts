@@ -52,7 +52,7 @@ export default async function daemon(g: Globals, argv: string[]): Promise<number
       const log = openSync(logFile, 'a');
       const args = ['--address', g.address, '--state', state, ...(flags.root ? ['--root', resolve(flags.root)] : []), ...(flags.runtime ? ['--runtime', flags.runtime] : [])];
       const [cmd, ...pre] = program.endsWith('.js') ? [process.execPath, program] : [program];
-      const child = spawn(cmd!, [...pre, ...args], { detached: true, stdio: ['ignore', log, log] });
+      const child = spawn(cmd!, [...pre, ...args], { detached: true, stdio: ['ignore', log, log], env: berthdEnv() });
       closeSync(log);
       let exited: number | null = null;
       child.once('exit', (code) => (exited = code ?? 1));
@@ -152,3 +152,13 @@ function findBerthd(explicit: string | undefined): string {
 }
 
 export { DEFAULT_ADDRESS };
+
+/**
+ * berthd's environment: ours, with NODE_EXTRA_CA_CERTS given back (bin/berth passes it on as
+ * BERTH_NODE_EXTRA_CA_CERTS so that Node does not parse the certificates for every command):
+ * berthd pulls from registries and must trust what the user told Node to trust.
+ */
+export function berthdEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const { BERTH_NODE_EXTRA_CA_CERTS: extra, ...rest } = env;
+  return extra !== undefined && rest.NODE_EXTRA_CA_CERTS === undefined ? { ...rest, NODE_EXTRA_CA_CERTS: extra } : rest;
+}
