@@ -1,6 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { CONTAINER_IMAGE_LABEL, CONTAINER_NAME_LABEL, createContainer, familiarString, normalizeReference, TransferClient, type BindMount, type CreateContainerOptions } from '@berth/client';
+import {
+  CONTAINER_IMAGE_LABEL,
+  CONTAINER_NAME_LABEL,
+  createContainer,
+  expiringLeaseLabels,
+  familiarString,
+  LeasesClient,
+  newLeaseId,
+  normalizeReference,
+  TransferClient,
+  type BindMount,
+  type CreateContainerOptions,
+  type CreatedContainer,
+} from '@berth/client';
 import { parseArgs, UsageError, type FlagSpecs } from './args';
 import { CliError } from './errors';
 import { type Ctx } from './context';
@@ -102,7 +115,7 @@ const NOUNS = ['albatross', 'barnacle', 'cormorant', 'dolphin', 'ferry', 'gull',
  * Checks that `name` is free in the namespace (Docker's Conflict error, exit 125) or, with none,
  * makes a free random one (`adjective_noun`).
  */
-export async function claimName(ctx: Ctx, name: string | undefined): Promise<string> {
+async function claimName(ctx: Ctx, name: string | undefined): Promise<string> {
   const taken = new Map((await ctx.containers.list()).map((c) => [c.labels[CONTAINER_NAME_LABEL], c.id]));
   if (name !== undefined) {
     const n = name.replace(/^\//, '');
@@ -117,31 +130,60 @@ export async function claimName(ctx: Ctx, name: string | undefined): Promise<str
   }
 }
 
+/** What `createNamedContainer` made; `leaseReleased` settles once the lease that guarded its snapshot is gone. */
+export interface NamedContainer extends CreatedContainer {
+  leaseReleased: Promise<void>;
+}
+
 /**
- * `createContainer`, with the image found as Docker finds it (a name, else an image id or a
- * unique prefix of one) and Docker's message (exit 125) when berthd does not have it.
+ * Docker's container creation for `run` and `create`: the name claimed (`name`, or a new one;
+ * 125 when taken or malformed), the image found as Docker finds it (a name, else an image id or
+ * a unique prefix of one; pulled when berthd has no such name), then `createContainer` under a
+ * lease made here. The name check, the image lookup and the lease go out together, and the
+ * lease is deleted in the background while the caller goes on (await `leaseReleased` before
+ * exiting).
  */
-export async function createFromImage(ctx: Ctx, opts: CreateContainerOptions): ReturnType<typeof createContainer> {
-  let name: string | undefined;
+export async function createNamedContainer(ctx: Ctx, name: string | undefined, opts: CreateContainerOptions): Promise<NamedContainer> {
+  let ref: string | undefined;
   try {
-    name = normalizeReference(opts.image);
+    ref = normalizeReference(opts.image);
   } catch (err) {
     if (!/^(sha256:)?[0-9a-f]{4,64}$/.test(opts.image)) throw new CliError(`invalid reference format: ${opts.image}: ${(err as Error).message}`, 125);
   }
-  // The common case first, one call: a name berthd has (its record goes on to createContainer).
-  const record = name === undefined ? undefined : await ctx.images.get(name).catch((err: unknown) => {
-    if ((err as { kind?: string }).kind === 'NotFound') return undefined;
-    throw err;
-  });
-  if (!record) {
-    const byId = await findImageNames(ctx, opts.image).catch((err: unknown) => {
-      throw err instanceof CliError ? new CliError(err.message, 125) : err;
+  const lease = newLeaseId();
+  const leases = new LeasesClient(ctx.conn);
+  const leasing = leases.create({ id: lease, labels: expiringLeaseLabels() });
+  leasing.catch(() => {}); // its error, if any, is the one awaited below
+  const release = () => leasing.then(() => leases.delete(lease)).catch(() => {});
+  try {
+    // The common case, in the same round trip as the name check: a name berthd has.
+    const lookup = ref === undefined ? Promise.resolve(undefined) : ctx.images.get(ref).catch((err: unknown) => {
+      if ((err as { kind?: string }).kind === 'NotFound') return undefined;
+      throw err;
     });
-    if (byId.length > 0) name = byId[0]!;
-    else if (name === undefined) throw new CliError(`Unable to find image '${opts.image}' locally`, 125);
-    else await pullMissing(ctx, name);
+    lookup.catch(() => {});
+    const claimed = await claimName(ctx, name);
+    const record = await lookup;
+    if (!record) {
+      const byId = await findImageNames(ctx, opts.image).catch((err: unknown) => {
+        throw err instanceof CliError ? new CliError(err.message, 125) : err;
+      });
+      if (byId.length > 0) ref = byId[0]!;
+      else if (ref === undefined) throw new CliError(`Unable to find image '${opts.image}' locally`, 125);
+      else await pullMissing(ctx, ref);
+    }
+    await leasing;
+    const created = await createContainer(ctx.conn.with({ lease }), {
+      ...opts,
+      image: ref!,
+      labels: { ...opts.labels, [CONTAINER_NAME_LABEL]: claimed },
+      ...(record ? { imageRecord: record } : {}),
+    });
+    return { ...created, leaseReleased: release() };
+  } catch (err) {
+    await release();
+    throw err;
   }
-  return createContainer(ctx.conn, { ...opts, image: name!, ...(record ? { imageRecord: record } : {}) });
 }
 
 /**

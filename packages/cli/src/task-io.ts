@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { FifoSet, SnapshotsClient, type ContainerRecord, type ProcessRef } from '@berth/client';
+import { FifoSet, SnapshotsClient, type ContainerRecord, type ProcessRef, type SnapshotMount } from '@berth/client';
 import { CliError } from './errors';
 import { containerDir, fifoRoot, logFiles, SIGNALS, taskOf, type Ctx } from './context';
 import { appendTime } from './log-times';
@@ -11,14 +11,16 @@ import { appendTime } from './log-times';
 export const OPEN_STDIN_LABEL = 'berth/open-stdin';
 
 /**
- * Creates the container's task (deleting a finished one first) with its output going to its log
+ * Creates the container's task (deleting a finished one first; `mounts`: the container was just
+ * created with its snapshot's mounts) with its output going to its log
  * files and starts it. With `remove` (`run -d --rm`) or `-i`, it leaves a `__monitor` helper for
  * this run (the removal after the exit, stdin held open, exact log times). Without, no process
  * stays behind (a helper costs ~28 MiB PSS per container): `logs -t` then dates the output by
  * the log file's modification time.
  */
-export async function startDetached(ctx: Ctx, c: ContainerRecord, opts: { remove?: boolean } = {}): Promise<void> {
-  const t = await taskOf(ctx, c.id);
+export async function startDetached(ctx: Ctx, c: ContainerRecord, opts: { remove?: boolean; mounts?: SnapshotMount[] } = {}): Promise<void> {
+  // A container just created (the caller has its snapshot's `mounts`) has no task yet.
+  const t = opts.mounts ? undefined : await taskOf(ctx, c.id);
   if (t && (t.status === 'running' || t.status === 'paused')) return;
   if (t) await ctx.tasks.delete(c.id);
   const dir = containerDir(ctx.g, c.id, true);
@@ -31,7 +33,7 @@ export async function startDetached(ctx: Ctx, c: ContainerRecord, opts: { remove
     stdin = join(dir, 'stdin');
     if (!existsSync(stdin)) execFileSync('mkfifo', ['-m', '600', stdin]);
   }
-  const rootfs = await new SnapshotsClient(ctx.conn, c.snapshotter || 'overlayfs').mounts(c.snapshotKey);
+  const rootfs = opts.mounts ?? (await new SnapshotsClient(ctx.conn, c.snapshotter || 'overlayfs').mounts(c.snapshotKey));
   const stdio = { stdin, stdout: `file://${logs.stdout}`, stderr: terminal ? '' : `file://${logs.stderr}`, terminal };
   await createTask(() => ctx.tasks.create(c.id, rootfs, stdio));
   await startTask(ctx, { containerId: c.id });

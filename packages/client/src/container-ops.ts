@@ -12,8 +12,9 @@ import { resolveImage, type ResolvedImage } from './image-content';
 import { LeasesClient } from './leases-client';
 import { specFromImage, resolveUser, type SpecOptions } from './oci-spec';
 import { SnapshotsClient } from './snapshots-client';
+import type { SnapshotMount } from './snapshots-types';
 import { TasksClient } from './tasks-client';
-import { isUnpacked, unpackImage } from './unpack';
+import { unpackImage } from './unpack';
 
 /** The label berth keeps a container's name in (unique per namespace, enforced by the CLI). */
 export const CONTAINER_NAME_LABEL = 'berth/name';
@@ -43,47 +44,80 @@ export function newContainerId(): string {
   return randomBytes(32).toString('hex');
 }
 
+/** What `createContainer` made. */
+export interface CreatedContainer {
+  container: ContainerRecord;
+  image: ResolvedImage;
+  /** The mounts of the container's new snapshot (what Tasks.Create takes as its rootfs). */
+  mounts: SnapshotMount[];
+}
+
+/** A lease id for one operation: `berth-<time>-<random>`, made here so that creating it need not come first. */
+export function newLeaseId(): string {
+  return `berth-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+}
+
+/** The labels of a short-lived lease: the collector drops it after an hour if its owner died. */
+export function expiringLeaseLabels(ms = 3600_000): Record<string, string> {
+  return { [Label.GcExpire]: new Date(Date.now() + ms).toISOString() };
+}
+
 /**
  * Creates a container as `ctr run` does before its task: Images.Get, unpack if needed, under a
  * lease: Snapshots.Prepare(key = id, parent = top chain ID), the OCI spec from the image config
  * (Docker's Entrypoint/Cmd/Env/WorkingDir/User semantics), Containers.Create with labels
  * (`io.containerd.image.config.stop-signal` from the image). NotFound for an unknown image;
  * the snapshot is removed again when the create fails.
+ *
+ * The lease: when `conn` carries one (`conn.with({ lease })`), that one, and the caller deletes
+ * it (as containerd's client does with a lease in the context); otherwise one made for the call
+ * and deleted before it returns. In as few round trips as the calls' order allows: the image
+ * lookup and the lease go out together, manifest and config are one Read each, and the snapshot
+ * is prepared without a Stat first (its parent missing, NotFound, is what sends it to unpack).
  */
-export async function createContainer(conn: Connection, opts: CreateContainerOptions): Promise<{ container: ContainerRecord; image: ResolvedImage }> {
+export async function createContainer(conn: Connection, opts: CreateContainerOptions): Promise<CreatedContainer> {
   const snapshotter = opts.snapshotter ?? 'overlayfs';
   const name = normalizeReference(opts.image);
-  const record = opts.imageRecord?.name === name ? opts.imageRecord : await new ImagesClient(conn).get(name);
   const id = opts.id ?? newContainerId();
   const leases = new LeasesClient(conn);
-  const lease = await leases.create({ labels: { [Label.GcExpire]: new Date(Date.now() + 3600_000).toISOString() } });
-  const leased = conn.with({ lease: lease.id });
+  const ownLease = conn.lease === undefined ? newLeaseId() : undefined;
+  const leasing = ownLease === undefined ? undefined : leases.create({ id: ownLease, labels: expiringLeaseLabels() });
+  leasing?.catch(() => {});
+  const leased = ownLease === undefined ? conn : conn.with({ lease: ownLease });
   try {
-    let image = await resolveImage(new ContentClient(leased), record.target, opts.platform);
-    if (!(await isUnpacked(leased, image, snapshotter))) image = await unpackImage(leased, record.target, { snapshotter, platform: opts.platform });
-    const top = image.chainIds.at(-1);
-    const userSpec = opts.user ?? image.config.config?.User ?? '';
-    let user = { uid: 0, gid: 0 } as ReturnType<typeof resolveUser>;
-    if (userSpec && !/^\d+:\d+$/.test(userSpec) && top) {
-      const [passwd, group] = await readSnapshotFiles(leased, snapshotter, top, ['etc/passwd', 'etc/group']);
-      user = resolveUser(userSpec, passwd!, group!);
-    } else if (userSpec) user = resolveUser(userSpec, '', '');
-    const spec = specFromImage(image.config, { ...opts, id, namespace: conn.namespace, user });
-    opts.editSpec?.(spec);
+    const record = opts.imageRecord?.name === name ? opts.imageRecord : await new ImagesClient(conn).get(name);
+    let image = await resolveImage(new ContentClient(conn), record.target, opts.platform);
+    await leasing;
     const snapshots = new SnapshotsClient(leased, snapshotter);
-    await snapshots.prepare(id, top);
+    const top = image.chainIds.at(-1);
+    let mounts: SnapshotMount[];
     try {
+      mounts = await snapshots.prepare(id, top);
+    } catch (err) {
+      if (!isNotFound(err) || top === undefined) throw err;
+      image = await unpackImage(leased, record.target, { snapshotter, platform: opts.platform });
+      mounts = await snapshots.prepare(id, top);
+    }
+    try {
+      const userSpec = opts.user ?? image.config.config?.User ?? '';
+      let user = { uid: 0, gid: 0 } as ReturnType<typeof resolveUser>;
+      if (userSpec && !/^\d+:\d+$/.test(userSpec) && top) {
+        const [passwd, group] = await readSnapshotFiles(leased, snapshotter, top, ['etc/passwd', 'etc/group']);
+        user = resolveUser(userSpec, passwd!, group!);
+      } else if (userSpec) user = resolveUser(userSpec, '', '');
+      const spec = specFromImage(image.config, { ...opts, id, namespace: conn.namespace, user });
+      opts.editSpec?.(spec);
       const labels: Record<string, string> = { ...opts.labels };
       const stop = image.config.config?.StopSignal;
       if (stop) labels[Label.ImageStopSignal] = stop;
       const container = await new ContainersClient(leased).create({ id, spec, image: name, labels, snapshotter, snapshotKey: id });
-      return { container, image };
+      return { container, image, mounts };
     } catch (err) {
       await snapshots.remove(id).catch(() => {});
       throw err;
     }
   } finally {
-    await leases.delete(lease.id).catch(() => {});
+    if (ownLease !== undefined) await leasing?.then(() => leases.delete(ownLease)).catch(() => {});
   }
 }
 
@@ -109,10 +143,16 @@ export async function removeContainer(conn: Connection, container: string | Cont
       await tasks.delete(c.id);
     } else if (!isNotFound(err)) throw err;
   }
-  if (c.snapshotKey) await new SnapshotsClient(conn, c.snapshotter || 'overlayfs').remove(c.snapshotKey).catch((err: unknown) => {
-    if (!isNotFound(err)) throw err;
-  });
-  await containers.delete(c.id);
+  // The snapshot and the record together (one round trip): with the record gone, a snapshot
+  // that failed to go is garbage the collector takes.
+  const removeSnapshot = c.snapshotKey
+    ? new SnapshotsClient(conn, c.snapshotter || 'overlayfs').remove(c.snapshotKey).catch((err: unknown) => {
+        if (!isNotFound(err)) throw err;
+      })
+    : undefined;
+  const [snapshot, record] = await Promise.allSettled([removeSnapshot, containers.delete(c.id)]);
+  if (record.status === 'rejected') throw record.reason;
+  if (snapshot.status === 'rejected') throw snapshot.reason;
 }
 
 /** Options of `runContainer`. */
@@ -136,13 +176,12 @@ export interface RunContainerOptions extends CreateContainerOptions {
  * then (unless `remove: false`) the snapshot and the record. Resolves with the id and exit status.
  */
 export async function runContainer(conn: Connection, opts: RunContainerOptions): Promise<{ id: string; exitStatus: number }> {
-  const { container } = await createContainer(conn, opts);
+  const { container, mounts } = await createContainer(conn, opts);
   const id = container.id;
   const tasks = new TasksClient(conn);
   const fifos = FifoSet.create(opts.fifoDir ?? '/run/berth/fifo', id, { stdin: opts.stdin !== undefined });
   try {
-    const rootfs = await new SnapshotsClient(conn, container.snapshotter).mounts(container.snapshotKey);
-    await tasks.create(id, rootfs, fifos.stdio);
+    await tasks.create(id, mounts, fifos.stdio);
     const sink = (s: NodeJS.WritableStream | undefined) => (s ?? new Writable({ write: (_c, _e, cb) => cb() })) as Writable;
     fifos.attach({
       stdout: sink(opts.stdout),

@@ -1,4 +1,5 @@
 import { contentService } from '@berth/api';
+import { dataLoss } from '@berth/errdefs';
 import type { Digest } from '@berth/spec';
 import type { CallOptions, Connection } from './connection';
 import { RemoteReaderAt } from './content-reader';
@@ -81,6 +82,19 @@ export class ContentClient implements ContentStore {
   async readerAt(desc: ContentBlobRef, opts?: CallOptions): Promise<ContentReaderAt> {
     const info = await this.info(desc.digest, opts);
     return new RemoteReaderAt(this.#conn, info.digest, info.size, opts);
+  }
+
+  /**
+   * A whole blob in one `Content.Read` (offset 0, size 0: to the end), without the Info call a
+   * reader makes first: for small blobs such as manifests and configs. NotFound when not
+   * committed; DataLoss when `desc` has a size and the blob has another.
+   */
+  async readBlob(desc: ContentBlobRef & { size?: number }, opts?: CallOptions): Promise<Buffer> {
+    const parts: Uint8Array[] = [];
+    for await (const res of this.#conn.serverStream(Content.read, { digest: desc.digest, offset: 0, size: 0 }, opts)) parts.push(res.data);
+    const blob = Buffer.concat(parts);
+    if (desc.size !== undefined && blob.length !== desc.size) throw dataLoss(`content ${desc.digest}: ${blob.length} bytes, expected ${desc.size}`);
+    return blob;
   }
 
   /**

@@ -30,14 +30,9 @@ export interface ResolvedImage {
   size: number;
 }
 
-/** Reads a whole (small) blob. */
-export async function readBlob(content: ContentClient, desc: Pick<Descriptor, 'digest'>): Promise<Buffer> {
-  const reader = await content.readerAt(desc);
-  try {
-    return await reader.read(0);
-  } finally {
-    await reader.close();
-  }
+/** Reads a whole (small) blob in one call (see `ContentClient.readBlob`). */
+export function readBlob(content: ContentClient, desc: Pick<Descriptor, 'digest'> & { size?: number }): Promise<Buffer> {
+  return content.readBlob(desc);
 }
 
 /**

@@ -60,8 +60,8 @@ export type { TarFile } from './tar-index';
 export { DEFAULT_PATH_ENV, SPEC_OCI_VERSION, mergeEnv, resolveUser, specFromImage } from './oci-spec';
 export type { BindMount, ResourceLimits, SpecOptions, TmpfsMount } from './oci-spec';
 export { readSnapshotFiles } from './image-files';
-export { CONTAINER_IMAGE_LABEL, CONTAINER_NAME_LABEL, createContainer, newContainerId, removeContainer, runContainer } from './container-ops';
-export type { CreateContainerOptions, RunContainerOptions } from './container-ops';
+export { CONTAINER_IMAGE_LABEL, CONTAINER_NAME_LABEL, createContainer, expiringLeaseLabels, newContainerId, newLeaseId, removeContainer, runContainer } from './container-ops';
+export type { CreateContainerOptions, CreatedContainer, RunContainerOptions } from './container-ops';
 // Image references with Docker's normalization, for commands that take and print image names.
 export { familiarName, familiarString, normalizeReference, parseReference, parsePlatform } from '@berth/spec';
 export type { Reference } from '@berth/spec';

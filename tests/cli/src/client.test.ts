@@ -1,6 +1,19 @@
 import { PassThrough, Readable } from 'node:stream';
 import { join } from 'node:path';
-import { ContainersClient, ImagesClient, SnapshotsClient, connect, importArchive, runContainer, type Connection } from '@berth/client';
+import {
+  ContainersClient,
+  ContentClient,
+  ImagesClient,
+  LeasesClient,
+  SnapshotsClient,
+  connect,
+  createContainer,
+  importArchive,
+  removeContainer,
+  runContainer,
+  type Connection,
+} from '@berth/client';
+import { ErrorKind } from '@berth/errdefs';
 import { testImage } from '@berth/testimages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type TestDaemon } from './harness';
@@ -20,6 +33,12 @@ afterAll(async () => {
   conn?.close();
   await d?.stop();
 }, 60_000);
+
+async function snapshotNames(): Promise<string[]> {
+  const names: string[] = [];
+  await new SnapshotsClient(conn).walk((info) => void names.push(info.name));
+  return names;
+}
 
 function collect(): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();
@@ -59,6 +78,46 @@ describe.skipIf(!isRoot)('@berth/client', () => {
     const r = await runContainer(conn, { image: 'busybox', args: ['sh', '-c', 'wc -c'], stdin: Readable.from([Buffer.from('12345')]), stdout: out.stream, fifoDir: join(d.dir, 'fifo') });
     expect(r.exitStatus).toBe(0);
     expect(out.text().trim()).toBe('5');
+  });
+
+  it('readBlob reads a whole blob in one call; NotFound when missing, DataLoss on a size mismatch', async () => {
+    const image = await testImage('busybox', 'oci');
+    const content = new ContentClient(conn);
+    const manifest = await content.readBlob(image.manifest);
+    expect(manifest.length).toBe(image.manifest.size);
+    expect(JSON.parse(manifest.toString()).layers).toHaveLength(1);
+    await expect(content.readBlob({ digest: `sha256:${'0'.repeat(64)}` })).rejects.toMatchObject({ kind: ErrorKind.NotFound });
+    await expect(content.readBlob({ digest: image.manifest.digest, size: image.manifest.size + 1 })).rejects.toMatchObject({ kind: ErrorKind.DataLoss });
+  });
+
+  it('createContainer unpacks an image whose snapshots are gone, and leaves no lease or snapshot behind', async () => {
+    const image = await testImage('busybox', 'oci');
+    const snapshots = new SnapshotsClient(conn);
+    await snapshots.remove(image.diffIds[0]!);
+    const { container, mounts } = await createContainer(conn, { image: 'busybox', args: ['true'] });
+    expect((await snapshots.stat(image.diffIds[0]!)).kind).toBe('committed');
+    expect(mounts.map((m) => m.type)).toEqual(['overlay']);
+    expect(await new LeasesClient(conn).list()).toEqual([]);
+    await removeContainer(conn, container);
+    expect(await snapshotNames()).toEqual([image.diffIds[0]]);
+  });
+
+  it('a create that fails after its snapshot was prepared removes it again', async () => {
+    const image = await testImage('busybox', 'oci');
+    await expect(createContainer(conn, { image: 'busybox', args: ['true'], user: 'nosuchuser' })).rejects.toThrow(/nosuchuser/);
+    expect(await snapshotNames()).toEqual([image.diffIds[0]]);
+    expect(await new ContainersClient(conn).list()).toEqual([]);
+    expect(await new LeasesClient(conn).list()).toEqual([]);
+  });
+
+  it("createContainer on a connection with a lease records the snapshot in it and leaves the lease to the caller", async () => {
+    const leases = new LeasesClient(conn);
+    const lease = await leases.create({ id: 'caller-lease' });
+    const { container } = await createContainer(conn.with({ lease: lease.id }), { image: 'busybox', args: ['true'] });
+    expect((await leases.list()).map((l) => l.id)).toEqual(['caller-lease']);
+    await leases.delete(lease.id);
+    await removeContainer(conn, container);
+    expect(await new ContainersClient(conn).list()).toEqual([]);
   });
 
   it('aborting the signal kills the container', async () => {

@@ -1,8 +1,7 @@
-import { CONTAINER_NAME_LABEL } from '@berth/client';
 import { withCtx } from '../context';
 import type { Globals } from '../globals';
 import { OPEN_STDIN_LABEL } from '../task-io';
-import { claimName, createFromImage, createOptions, CREATE_FLAGS, parseRun } from '../run-options';
+import { createNamedContainer, createOptions, CREATE_FLAGS, parseRun } from '../run-options';
 
 const USAGE = 'berth create [OPTIONS] IMAGE [COMMAND] [ARG...]';
 
@@ -14,10 +13,10 @@ export default async function create(g: Globals, argv: string[]): Promise<number
     return 0;
   }
   return withCtx(g, async (ctx) => {
-    const name = await claimName(ctx, flags.name);
     const opts = createOptions(flags, args);
-    opts.labels = { ...opts.labels, [CONTAINER_NAME_LABEL]: name, ...(flags.interactive ? { [OPEN_STDIN_LABEL]: 'true' } : {}) };
-    const { container } = await createFromImage(ctx, opts);
+    if (flags.interactive) opts.labels = { ...opts.labels, [OPEN_STDIN_LABEL]: 'true' };
+    const { container, leaseReleased } = await createNamedContainer(ctx, flags.name, opts);
+    await leaseReleased;
     process.stdout.write(`${container.id}\n`);
     return 0;
   });

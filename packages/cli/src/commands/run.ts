@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { CONTAINER_NAME_LABEL, SnapshotsClient, removeContainer } from '@berth/client';
+import { removeContainer } from '@berth/client';
 import { withCtx } from '../context';
 import { CliError } from '../errors';
 import type { Globals } from '../globals';
-import { claimName, createFromImage, createOptions, parseRun, RUN_FLAGS } from '../run-options';
+import { createNamedContainer, createOptions, parseRun, RUN_FLAGS, type NamedContainer } from '../run-options';
 import { createTask, makeFifos, OPEN_STDIN_LABEL, removeContainerFiles, runAttached, startDetached } from '../task-io';
 
 const USAGE = 'berth run [OPTIONS] IMAGE [COMMAND] [ARG...]';
@@ -19,42 +19,45 @@ export default async function run(g: Globals, argv: string[]): Promise<number> {
   return withCtx(g, async (ctx) => {
     // In the foreground, `mkfifo` runs while the container is being made.
     const fifos = flags.detach ? undefined : makeFifos(ctx, randomBytes(6).toString('hex'), flags);
-    let container: Awaited<ReturnType<typeof createFromImage>>['container'];
+    let created: NamedContainer;
     try {
-      const name = await claimName(ctx, flags.name);
       const opts = createOptions(flags, args);
-      opts.labels = { ...opts.labels, [CONTAINER_NAME_LABEL]: name, ...(flags.interactive ? { [OPEN_STDIN_LABEL]: 'true' } : {}) };
-      ({ container } = await createFromImage(ctx, opts));
+      if (flags.interactive) opts.labels = { ...opts.labels, [OPEN_STDIN_LABEL]: 'true' };
+      created = await createNamedContainer(ctx, flags.name, opts);
     } catch (err) {
       void fifos?.then((f) => f.close(), () => {});
       throw err;
     }
-    if (flags.detach) {
+    const { container, mounts } = created;
+    try {
+      if (flags.detach) {
+        try {
+          await startDetached(ctx, container, { remove: flags.rm, mounts });
+        } catch (err) {
+          if (flags.rm) {
+            await removeContainer(ctx.conn, container, { force: true }).catch(() => {});
+            removeContainerFiles(ctx, container.id);
+          }
+          throw err;
+        }
+        process.stdout.write(`${container.id}\n`);
+        return 0;
+      }
       try {
-        await startDetached(ctx, container, { remove: flags.rm });
-      } catch (err) {
+        return await runAttached(
+          ctx,
+          { containerId: container.id },
+          (stdio) => createTask(() => ctx.tasks.create(container.id, mounts, stdio)),
+          { interactive: flags.interactive, tty: flags.tty, log: !flags.rm, ...(fifos ? { fifos } : {}) },
+        );
+      } finally {
         if (flags.rm) {
           await removeContainer(ctx.conn, container, { force: true }).catch(() => {});
           removeContainerFiles(ctx, container.id);
         }
-        throw err;
       }
-      process.stdout.write(`${container.id}\n`);
-      return 0;
-    }
-    try {
-      const snapshots = new SnapshotsClient(ctx.conn, container.snapshotter);
-      return await runAttached(
-        ctx,
-        { containerId: container.id },
-        (stdio) => createTask(async () => ctx.tasks.create(container.id, await snapshots.mounts(container.snapshotKey), stdio)),
-        { interactive: flags.interactive, tty: flags.tty, log: !flags.rm, ...(fifos ? { fifos } : {}) },
-      );
     } finally {
-      if (flags.rm) {
-        await removeContainer(ctx.conn, container, { force: true }).catch(() => {});
-        removeContainerFiles(ctx, container.id);
-      }
+      await created.leaseReleased;
     }
   });
 }
