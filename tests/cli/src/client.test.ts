@@ -86,7 +86,7 @@ describe.skipIf(!isRoot)('@berth/client', () => {
     const manifest = await content.readBlob(image.manifest);
     expect(manifest.length).toBe(image.manifest.size);
     expect(JSON.parse(manifest.toString()).layers).toHaveLength(1);
-    await expect(content.readBlob({ digest: `sha256:${'0'.repeat(64)}` })).rejects.toMatchObject({ kind: ErrorKind.NotFound });
+    await expect(content.readBlob({ digest: `sha256:${'0'.repeat(64)}` as const })).rejects.toMatchObject({ kind: ErrorKind.NotFound });
     await expect(content.readBlob({ digest: image.manifest.digest, size: image.manifest.size + 1 })).rejects.toMatchObject({ kind: ErrorKind.DataLoss });
   });
 
