@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * The `berth` program: loads the bundled CLI (`berth-main.cjs`, everything in one file) with a
  * V8 code cache, then runs it.
@@ -17,14 +16,13 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'no
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 
 interface Main {
   berthMain(argv: string[]): Promise<number>;
 }
 
-const bundle = join(dirname(fileURLToPath(import.meta.url)), 'berth-main.cjs');
+const bundle = join(__dirname, 'berth-main.cjs');
 
 // A reader that went away (`berth logs web | head`) ends the command quietly, as SIGPIPE ends a
 // Unix tool (status 141), instead of an unhandled EPIPE with a stack trace.
@@ -79,12 +77,16 @@ function load(command: string): { main: Main; save: () => void } {
   return { main: module.exports, save: () => (path && fresh ? writeCache(path, script.createCachedData()) : undefined) };
 }
 
-const { main, save } = load(argv.find((a, i) => !a.startsWith('-') && !/^(-H|--address|--host|-n|--namespace)$/.test(argv[i - 1] ?? '')) ?? 'help');
-const code = await main.berthMain(argv);
-save();
-// Output still queued for a pipe whose reader is slower than us (`berth logs web | less`) goes
-// out before the exit; a write with a callback is called back once everything before it is out.
-await Promise.all([process.stdout, process.stderr].map((s) => (s.writableLength > 0 ? new Promise((r) => s.write('', r)) : undefined)));
-// Exits explicitly: a call still pending on a closed channel (a Wait for a process that never
-// started) must not keep the command alive.
-process.exit(code);
+async function run(): Promise<never> {
+  const { main, save } = load(argv.find((a, i) => !a.startsWith('-') && !/^(-H|--address|--host|-n|--namespace)$/.test(argv[i - 1] ?? '')) ?? 'help');
+  const code = await main.berthMain(argv);
+  save();
+  // Output still queued for a pipe whose reader is slower than us (`berth logs web | less`) goes
+  // out before the exit; a write with a callback is called back once everything before it is out.
+  await Promise.all([process.stdout, process.stderr].map((s) => (s.writableLength > 0 ? new Promise((r) => s.write('', r)) : undefined)));
+  // Exits explicitly: a call still pending on a closed channel (a Wait for a process that never
+  // started) must not keep the command alive.
+  process.exit(code);
+}
+
+void run();

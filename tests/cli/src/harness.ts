@@ -7,8 +7,8 @@ import { startEngine } from '@berth/engine';
 import { testImage } from '@berth/testimages';
 
 const CLI = dirname(createRequire(import.meta.url).resolve('@berth/cli/package.json'));
-/** The built `berth` program (packages/cli/dist/berth.js), for `node BERTH …`. */
-export const BERTH = join(CLI, 'dist', 'berth.js');
+/** The built `berth` program (packages/cli/dist/berth.cjs), for `node BERTH …`. */
+export const BERTH = join(CLI, 'dist', 'berth.cjs');
 /** The `berth` command as npm installs it (packages/cli/bin/berth, a shell script that runs BERTH). */
 export const BERTH_BIN = join(CLI, 'bin', 'berth');
 
