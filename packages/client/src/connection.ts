@@ -1,6 +1,7 @@
-import * as grpc from '@grpc/grpc-js';
 import type { AnyMethodDefinition, MessageInit, RequestOf, ResponseOf } from '@berth/api';
 import { canceled, fromGrpcError, type BerthError } from '@berth/errdefs';
+import { GrpcChannel, parseTarget, type CallHeaders, type GrpcCall } from './grpc-channel';
+import { GrpcCode, GrpcStatusError, localStatus } from './grpc-frames';
 
 /** containerd's clients send and accept messages up to 16 MiB; so does berthd. */
 export const MAX_MESSAGE_BYTES = 16 << 20;
@@ -25,32 +26,42 @@ export interface CallOptions {
 
 /** Options of `connect`. */
 export interface ConnectOptions extends Pick<CallOptions, 'namespace' | 'lease'> {
-  /** Extra grpc-js channel options (message limits default to 16 MiB). */
-  channelOptions?: grpc.ChannelOptions;
+  /** The largest message sent or received, in bytes (default 16 MiB, as containerd's clients). */
+  maxMessageBytes?: number;
 }
 
-/** An open bidirectional call; errors and the end of the stream arrive through the listeners. */
-export type DuplexCall<D extends AnyMethodDefinition> = grpc.ClientDuplexStream<MessageInit<RequestOf<D>>, ResponseOf<D>>;
+/**
+ * An open bidirectional call; the caller drives it with `write` (false: wait for 'drain'), `end`
+ * and `cancel`; responses arrive as 'data', the end as 'end' then 'status', a failure as
+ * 'error' (convert with `toBerthError`) then 'status'.
+ */
+export type DuplexCall<D extends AnyMethodDefinition> = GrpcCall<MessageInit<RequestOf<D>>, ResponseOf<D>>;
 
 /**
- * A connection to berthd (or containerd) over gRPC: one HTTP/2 channel, opened lazily by the
- * first call and shared by every client made from it (and by `with(...)` views of it).
+ * A connection to berthd (or containerd) over gRPC: one HTTP/2 connection, opened by the first
+ * call (and again after it closed) and shared by every client made from it (and by `with(...)`
+ * views of it). The transport is Node's own http2 (see grpc-channel.ts), not grpc-js: a command
+ * that makes a few calls and exits spends a fraction of the time setting it up.
  *
  * Contract:
  * - Every call carries `containerd-namespace` (the connection's namespace, default `default`,
  *   overridable per call) and, when set, `containerd-lease`.
  * - Errors come back as `@berth/errdefs` `BerthError`s of the kind matching the gRPC status
- *   (NotFound stays NotFound, Unavailable stays Unavailable, ...), the grpc-js error as `cause`.
- * - An aborted `signal` cancels the call on the wire; the call rejects with `Canceled`.
- * - `close()` closes the channel for every view; later calls fail.
+ *   (NotFound stays NotFound, Unavailable stays Unavailable, ...), with the call's
+ *   `GrpcStatusError` (numeric `code`, `details`) as `cause`. berthd not listening is
+ *   Unavailable.
+ * - An aborted `signal` cancels the call on the wire; the call rejects with `Canceled`. A
+ *   `deadline` passed is DeadlineExceeded (the server is told it with `grpc-timeout`).
+ * - `close()` closes the connection for every view: calls in flight finish, later calls fail
+ *   with Unavailable.
  */
 export class Connection {
-  readonly #client: grpc.Client;
+  readonly #channel: GrpcChannel;
   readonly #defaults: Pick<CallOptions, 'namespace' | 'lease'>;
 
   /** Use `connect()`. */
-  constructor(client: grpc.Client, defaults: Pick<CallOptions, 'namespace' | 'lease'>) {
-    this.#client = client;
+  constructor(channel: GrpcChannel, defaults: Pick<CallOptions, 'namespace' | 'lease'>) {
+    this.#channel = channel;
     this.#defaults = defaults;
   }
 
@@ -69,23 +80,32 @@ export class Connection {
    * 'k8s.io' })` or `conn.with({ lease: id })`. `lease: undefined` keeps the current lease.
    */
   with(defaults: Pick<CallOptions, 'namespace' | 'lease'>): Connection {
-    return new Connection(this.#client, { ...this.#defaults, ...stripUndefined(defaults) });
+    return new Connection(this.#channel, { ...this.#defaults, ...stripUndefined(defaults) });
   }
 
-  /** Closes the channel (for this connection and every view of it). In-flight calls fail. */
+  /** Closes the connection (for this connection and every view of it): calls in flight finish, later ones fail. */
   close(): void {
-    this.#client.close();
+    this.#channel.close();
   }
 
   /** A unary call. */
   unary<D extends AnyMethodDefinition>(method: D, request: MessageInit<RequestOf<D>>, opts: CallOptions = {}): Promise<ResponseOf<D>> {
     return new Promise((resolve, reject) => {
       if (opts.signal?.aborted) return reject(abortError(opts.signal));
-      const { metadata, callOptions } = this.#setup(opts);
-      const call = this.#client.makeUnaryRequest(method.path, serializer(method), deserializer(method), request, metadata, callOptions, (err, res) =>
-        err ? reject(toBerthError(err, opts.signal)) : resolve(res as ResponseOf<D>),
-      );
+      const call = this.#start(method, opts);
+      let response: ResponseOf<D> | undefined;
+      let responses = 0;
+      call.on('data', (message: ResponseOf<D>) => {
+        response = message;
+        responses++;
+      });
+      call.on('error', (err: unknown) => reject(toBerthError(err, opts.signal)));
+      call.on('end', () => {
+        if (responses === 1) resolve(response!);
+        else reject(toBerthError(new GrpcStatusError(localStatus(responses === 0 ? GrpcCode.INTERNAL : GrpcCode.UNIMPLEMENTED, responses === 0 ? 'no message received' : 'too many responses received'))));
+      });
       watchSignal(call, opts.signal);
+      call.end(request);
     });
   }
 
@@ -98,41 +118,45 @@ export class Connection {
     return {
       [Symbol.asyncIterator]: () => {
         if (opts.signal?.aborted) return rejectingIterator(abortError(opts.signal));
-        const { metadata, callOptions } = this.#setup(opts);
-        const call = this.#client.makeServerStreamRequest(method.path, serializer(method), deserializer(method), request, metadata, callOptions);
+        const call = this.#start(method, opts);
         watchSignal(call, opts.signal);
-        return messages<ResponseOf<D>>(call, opts.signal);
+        const iterator = messages<ResponseOf<D>>(call, opts.signal);
+        call.end(request);
+        return iterator;
       },
     };
   }
 
   /**
-   * Opens a bidirectional call (Content.Write). The caller drives it: `write` with `drain`
-   * backpressure, `end` to half-close, `cancel`; responses on 'data', the final status on
-   * 'status' and, when not OK, 'error' (convert with `toBerthError`).
+   * Opens a bidirectional call (Content.Write, Streaming.Stream). The caller drives it: `write`
+   * with 'drain' backpressure, `end` to half-close, `cancel`; responses on 'data', the end on
+   * 'end' and 'status' or, when not OK, 'error' (convert with `toBerthError`) and 'status'.
    */
   duplex<D extends AnyMethodDefinition>(method: D, opts: CallOptions = {}): DuplexCall<D> {
-    const { metadata, callOptions } = this.#setup(opts);
-    const call = this.#client.makeBidiStreamRequest(method.path, serializer(method), deserializer(method), metadata, callOptions) as DuplexCall<D>;
+    const call = this.#start(method, opts);
     watchSignal(call, opts.signal);
     return call;
   }
 
-  #setup(opts: CallOptions): { metadata: grpc.Metadata; callOptions: grpc.CallOptions } {
-    const metadata = new grpc.Metadata();
-    metadata.set(NAMESPACE_HEADER, opts.namespace ?? this.namespace);
+  #start<D extends AnyMethodDefinition>(method: D, opts: CallOptions): DuplexCall<D> {
+    const headers: CallHeaders = { [NAMESPACE_HEADER]: opts.namespace ?? this.namespace };
     const lease = opts.lease ?? this.#defaults.lease;
-    if (lease) metadata.set(LEASE_HEADER, lease);
-    const callOptions: grpc.CallOptions = {};
-    if (opts.deadline !== undefined) callOptions.deadline = typeof opts.deadline === 'number' ? Date.now() + opts.deadline : opts.deadline;
-    return { metadata, callOptions };
+    if (lease) headers[LEASE_HEADER] = lease;
+    const deadline = opts.deadline === undefined ? undefined : typeof opts.deadline === 'number' ? new Date(Date.now() + opts.deadline) : opts.deadline;
+    return this.#channel.call(
+      method.path,
+      headers,
+      (value: MessageInit<RequestOf<D>>) => method.requestType.encode(value),
+      (bytes: Buffer) => method.responseType.decode(bytes) as ResponseOf<D>,
+      deadline,
+    );
   }
 }
 
 /**
- * Connects to berthd at `address`: a unix socket path (`/run/berth/berthd.sock`) or any grpc-js
- * target (`unix:///…`). The channel is opened by the first call; message limits are 16 MiB
- * both ways, as containerd's clients set them. Close it with `close()`.
+ * Connects to berthd at `address`: a unix socket path (`/run/berth/berthd.sock`), `unix:///path`,
+ * or TCP `host:port`. The connection is opened by the first call; messages are limited to 16
+ * MiB both ways, as containerd's clients set them. Close it with `close()`.
  *
  * ```ts
  * const conn = connect('/run/berth/berthd.sock', { namespace: 'default' });
@@ -141,13 +165,8 @@ export class Connection {
  * ```
  */
 export function connect(address: string, opts: ConnectOptions = {}): Connection {
-  const target = address.includes('://') ? address : `unix://${address}`;
-  const client = new grpc.Client(target, grpc.credentials.createInsecure(), {
-    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-    'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
-    ...opts.channelOptions,
-  });
-  return new Connection(client, stripUndefined({ namespace: opts.namespace, lease: opts.lease }));
+  const channel = new GrpcChannel(parseTarget(address), { maxMessageBytes: opts.maxMessageBytes ?? MAX_MESSAGE_BYTES });
+  return new Connection(channel, stripUndefined({ namespace: opts.namespace, lease: opts.lease }));
 }
 
 /**
@@ -165,31 +184,59 @@ export function abortError(signal: AbortSignal, cause: unknown = signal.reason):
   return canceled(`call cancelled${reason}`, { cause });
 }
 
-function watchSignal(call: { cancel(): void }, signal: AbortSignal | undefined): void {
+function watchSignal(call: { cancel(): void; once(event: 'status', fn: () => void): unknown }, signal: AbortSignal | undefined): void {
   if (!signal) return;
   if (signal.aborted) return call.cancel();
   const onAbort = () => call.cancel();
   signal.addEventListener('abort', onAbort, { once: true });
-  (call as unknown as grpc.ClientUnaryCall).once?.('status', () => signal.removeEventListener('abort', onAbort));
+  call.once('status', () => signal.removeEventListener('abort', onAbort));
 }
 
+/** What `messages` uses of a call. */
+interface ReadableCall {
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  cancel(): void;
+}
+
+/** Responses buffered before reading pauses (HTTP/2 flow control then holds the server back). */
+const STREAM_HIGH_WATER = 16;
+
 /**
- * The messages of a readable call. grpc-js may emit 'error' after the last message without
- * destroying the stream, so the error is recorded at once (an unrecorded 'error' would crash
- * the process) and thrown after the messages.
+ * The messages of a readable call, with backpressure: reading pauses while STREAM_HIGH_WATER
+ * messages wait to be iterated. Stopping early cancels the call; its error is thrown after the
+ * messages that came before it.
  */
-async function* messages<T>(call: grpc.ClientReadableStream<T>, signal: AbortSignal | undefined): AsyncGenerator<T, void, undefined> {
+async function* messages<T>(call: ReadableCall, signal: AbortSignal | undefined): AsyncGenerator<T, void, undefined> {
+  const queue: T[] = [];
   let failure: unknown;
-  call.on('error', (err: unknown) => {
-    failure ??= err;
+  let ended = false;
+  let wake: (() => void) | undefined;
+  call.on('data', (message: T) => {
+    queue.push(message);
+    if (queue.length >= STREAM_HIGH_WATER) call.pause();
+    wake?.();
+  });
+  call.on('error', (err: unknown) => (failure = err));
+  call.on('status', () => {
+    ended = true;
+    wake?.();
   });
   let finished = false;
   try {
-    for await (const message of call) yield message as T;
+    for (;;) {
+      if (queue.length > 0) {
+        const message = queue.shift()!;
+        if (queue.length === STREAM_HIGH_WATER >> 1) call.resume();
+        yield message;
+        continue;
+      }
+      if (ended) break;
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+    }
     finished = true;
-  } catch (err) {
-    finished = true;
-    throw toBerthError(err, signal);
   } finally {
     if (!finished) call.cancel(); // the consumer stopped early
   }
@@ -198,14 +245,6 @@ async function* messages<T>(call: grpc.ClientReadableStream<T>, signal: AbortSig
 
 function rejectingIterator<T>(err: unknown): AsyncIterator<T> {
   return { next: () => Promise.reject(err) };
-}
-
-function serializer<D extends AnyMethodDefinition>(method: D): (value: MessageInit<RequestOf<D>>) => Buffer {
-  return (value) => Buffer.from(method.requestType.encode(value));
-}
-
-function deserializer<D extends AnyMethodDefinition>(method: D): (bytes: Buffer) => ResponseOf<D> {
-  return (bytes) => method.responseType.decode(bytes) as ResponseOf<D>;
 }
 
 function stripUndefined<T extends object>(o: T): T {
