@@ -6,6 +6,7 @@ import { FifoSet, SnapshotsClient, type ContainerRecord, type ProcessRef, type S
 import { CliError } from './errors';
 import { containerDir, fifoRoot, logFiles, SIGNALS, taskOf, type Ctx } from './context';
 import { appendTime } from './log-times';
+import { nativeMkfifo } from './native-fifo';
 
 /** The label that records `-i` on a container, so that `start` gives it an open stdin. */
 export const OPEN_STDIN_LABEL = 'berth/open-stdin';
@@ -131,7 +132,8 @@ export async function runAttached(
 
 /** Starts making the FIFOs of a foreground process (`runAttached`'s `fifos`). */
 export function makeFifos(ctx: Ctx, id: string, opts: Pick<AttachOptions, 'interactive' | 'tty'>): Promise<FifoSet> {
-  return FifoSet.make(fifoRoot(ctx.g), id, { stdin: opts.interactive, terminal: opts.tty });
+  const mkfifo = nativeMkfifo();
+  return FifoSet.make(fifoRoot(ctx.g), id, { stdin: opts.interactive, terminal: opts.tty, ...(mkfifo ? { mkfifo } : {}) });
 }
 
 /** At most one time index entry per this many ms: a burst of output shares the time of its last chunk. */

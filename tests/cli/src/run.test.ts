@@ -29,6 +29,22 @@ describe.skipIf(!isRoot)('berth run', () => {
     expect((await d.berth(['ps', '-a', '-q'])).stdout).toBe('');
   });
 
+  it('makes the FIFOs of a foreground run in-process (no mkfifo child) when @berth/sys is built', async () => {
+    const preload = join(scratch, 'record-spawns.cjs');
+    writeFileSync(
+      preload,
+      `const cp = require('node:child_process'); const spawn = cp.ChildProcess.prototype.spawn; const seen = [];
+       cp.ChildProcess.prototype.spawn = function (o) { seen.push(o.file); return spawn.call(this, o); };
+       process.on('exit', () => require('node:fs').writeSync(2, 'spawned: ' + seen.join(',') + '\\n'));`,
+    );
+    const r = await runProgram(process.execPath, ['--require', preload, BERTH, '--address', d.address, 'run', '--rm', 'busybox', 'echo', 'hi']);
+    expect(r.stdout).toBe('hi\n');
+    expect(r.stderr).toBe('spawned: \n');
+    // The check can fail: `run -d --rm` does start a child (its __monitor helper).
+    const detached = await runProgram(process.execPath, ['--require', preload, BERTH, '--address', d.address, 'run', '-d', '--rm', 'busybox', 'true']);
+    expect(detached.stderr).toBe(`spawned: ${process.execPath}\n`);
+  });
+
   it("exits with the container's exit code", async () => {
     const r = await d.berth(['run', '--rm', 'busybox', 'sh', '-c', 'exit 7']);
     expect(r.code).toBe(7);
