@@ -15,6 +15,7 @@ import {
   type CreatedContainer,
 } from '@berth/client';
 import { parseArgs, UsageError, type FlagSpecs } from './args';
+import { fileBlobCache } from './blob-cache';
 import { CliError } from './errors';
 import { type Ctx } from './context';
 import { resourceLimits } from './limit-flags';
@@ -174,6 +175,7 @@ export async function createNamedContainer(ctx: Ctx, name: string | undefined, o
     }
     await leasing;
     const created = await createContainer(ctx.conn.with({ lease }), {
+      blobCache: fileBlobCache(),
       ...opts,
       image: ref!,
       labels: { ...opts.labels, [CONTAINER_NAME_LABEL]: claimed },

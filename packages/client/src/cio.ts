@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmdirSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -131,6 +131,16 @@ export class FifoSet {
     for (const s of [this.#out, this.#err, this.#in]) s?.destroy();
     for (const fd of Object.values(this.#readFds)) if (fd !== undefined) closeSync(fd);
     this.#readFds = {};
-    rmSync(this.dir, { recursive: true, force: true });
+    removeFifoDir(this.dir, this.stdio);
+  }
+}
+
+/** Removes the FIFOs and their directory: an unlink each and an rmdir (rmSync's recursive walk costs a few ms to load). */
+function removeFifoDir(dir: string, stdio: Required<ProcessStdio>): void {
+  try {
+    for (const fifo of [stdio.stdin, stdio.stdout, stdio.stderr]) if (fifo) rmSync(fifo, { force: true });
+    rmdirSync(dir);
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -8,7 +8,7 @@ import { ContainersClient, type ContainerRecord } from './containers-client';
 import { ContentClient } from './content-client';
 import { readSnapshotFiles } from './image-files';
 import { ImagesClient, type ImageRecord } from './images-client';
-import { resolveImage, type ResolvedImage } from './image-content';
+import { resolveImage, type BlobCache, type ResolvedImage } from './image-content';
 import { LeasesClient } from './leases-client';
 import { specFromImage, resolveUser, type SpecOptions } from './oci-spec';
 import { SnapshotsClient } from './snapshots-client';
@@ -37,6 +37,8 @@ export interface CreateContainerOptions extends Omit<SpecOptions, 'id' | 'namesp
   editSpec?: (spec: Spec) => void;
   /** The image's record, when the caller has just read it (saves looking it up again). */
   imageRecord?: ImageRecord;
+  /** Where the image's manifest and config may already be (see `BlobCache`). */
+  blobCache?: BlobCache;
 }
 
 /** A random 64-hex container id, as Docker makes them. */
@@ -72,8 +74,9 @@ export function expiringLeaseLabels(ms = 3600_000): Record<string, string> {
  * The lease: when `conn` carries one (`conn.with({ lease })`), that one, and the caller deletes
  * it (as containerd's client does with a lease in the context); otherwise one made for the call
  * and deleted before it returns. In as few round trips as the calls' order allows: the image
- * lookup and the lease go out together, manifest and config are one Read each, and the snapshot
- * is prepared without a Stat first (its parent missing, NotFound, is what sends it to unpack).
+ * lookup and the lease go out together, manifest and config are one Read each (none with a
+ * `blobCache` that has them), and the snapshot is prepared without a Stat first (its parent
+ * missing, NotFound, is what sends it to unpack) and together with the record.
  */
 export async function createContainer(conn: Connection, opts: CreateContainerOptions): Promise<CreatedContainer> {
   const snapshotter = opts.snapshotter ?? 'overlayfs';
@@ -86,22 +89,24 @@ export async function createContainer(conn: Connection, opts: CreateContainerOpt
   const leased = ownLease === undefined ? conn : conn.with({ lease: ownLease });
   try {
     const record = opts.imageRecord?.name === name ? opts.imageRecord : await new ImagesClient(conn).get(name);
-    let image = await resolveImage(new ContentClient(conn), record.target, opts.platform);
+    const image = await resolveImage(new ContentClient(conn), record.target, opts.platform, opts.blobCache);
     await leasing;
     const snapshots = new SnapshotsClient(leased, snapshotter);
     const top = image.chainIds.at(-1);
-    let mounts: SnapshotMount[];
-    try {
-      mounts = await snapshots.prepare(id, top);
-    } catch (err) {
+    // The snapshot, and (below) the record, go out together: a container's record does not
+    // need its snapshot to exist. A missing parent (NotFound) means the image is not unpacked.
+    const preparing = snapshots.prepare(id, top).catch(async (err: unknown) => {
       if (!isNotFound(err) || top === undefined) throw err;
-      image = await unpackImage(leased, record.target, { snapshotter, platform: opts.platform });
-      mounts = await snapshots.prepare(id, top);
-    }
+      await unpackImage(leased, record.target, { snapshotter, platform: opts.platform });
+      return snapshots.prepare(id, top);
+    });
+    preparing.catch(() => {});
+    let creating: Promise<ContainerRecord> | undefined;
     try {
       const userSpec = opts.user ?? image.config.config?.User ?? '';
       let user = { uid: 0, gid: 0 } as ReturnType<typeof resolveUser>;
       if (userSpec && !/^\d+:\d+$/.test(userSpec) && top) {
+        await preparing; // the image's files are there once its snapshot could be prepared
         const [passwd, group] = await readSnapshotFiles(leased, snapshotter, top, ['etc/passwd', 'etc/group']);
         user = resolveUser(userSpec, passwd!, group!);
       } else if (userSpec) user = resolveUser(userSpec, '', '');
@@ -110,12 +115,16 @@ export async function createContainer(conn: Connection, opts: CreateContainerOpt
       const labels: Record<string, string> = { ...opts.labels };
       const stop = image.config.config?.StopSignal;
       if (stop) labels[Label.ImageStopSignal] = stop;
-      const container = await new ContainersClient(leased).create({ id, spec, image: name, labels, snapshotter, snapshotKey: id });
-      return { container, image, mounts };
+      creating = new ContainersClient(leased).create({ id, spec, image: name, labels, snapshotter, snapshotKey: id });
     } catch (err) {
-      await snapshots.remove(id).catch(() => {});
-      throw err;
+      creating = Promise.reject(err);
     }
+    const [mounts, container] = await Promise.allSettled([preparing, creating]);
+    if (mounts.status === 'fulfilled' && container.status === 'fulfilled') return { container: container.value, image, mounts: mounts.value };
+    // Undo only what this call made.
+    if (mounts.status === 'fulfilled') await snapshots.remove(id).catch(() => {});
+    if (container.status === 'fulfilled') await new ContainersClient(leased).delete(id).catch(() => {});
+    throw mounts.status === 'rejected' ? mounts.reason : (container as PromiseRejectedResult).reason;
   } finally {
     if (ownLease !== undefined) await leasing?.then(() => leases.delete(ownLease)).catch(() => {});
   }

@@ -30,29 +30,43 @@ export interface ResolvedImage {
   size: number;
 }
 
-/** Reads a whole (small) blob in one call (see `ContentClient.readBlob`). */
-export function readBlob(content: ContentClient, desc: Pick<Descriptor, 'digest'> & { size?: number }): Promise<Buffer> {
-  return content.readBlob(desc);
+/**
+ * Small immutable blobs (manifests, indexes, configs) kept by digest, e.g. across the commands
+ * of a CLI: `resolveImage` then needs no Content call for an image it resolved before. What
+ * `get` returns is trusted to be the blob of that digest (only its size is checked).
+ */
+export interface BlobCache {
+  get(digest: Digest): Buffer | undefined;
+  set(digest: Digest, blob: Buffer): void;
+}
+
+/** Reads a whole (small) blob in one call (see `ContentClient.readBlob`), or from `cache`. */
+export async function readBlob(content: ContentClient, desc: Pick<Descriptor, 'digest'> & { size?: number }, cache?: BlobCache): Promise<Buffer> {
+  const cached = cache?.get(desc.digest);
+  if (cached && (desc.size === undefined || cached.length === desc.size)) return cached;
+  const blob = await content.readBlob(desc);
+  cache?.set(desc.digest, blob);
+  return blob;
 }
 
 /**
  * Walks from an image's target (index or manifest) to the manifest for `platform` (default: this
- * host's), then reads its config. NotFound when no manifest matches; an index whose entries carry
+ * host's), then reads its config (each blob from `cache` when it has it). NotFound when no manifest matches; an index whose entries carry
  * no platform (as single-image OCI layouts do) gives its first manifest.
  */
-export async function resolveImage(content: ContentClient, target: Descriptor, platform: Platform = defaultPlatform()): Promise<ResolvedImage> {
+export async function resolveImage(content: ContentClient, target: Descriptor, platform: Platform = defaultPlatform(), cache?: BlobCache): Promise<ResolvedImage> {
   const match = platformMatcher(platform);
   let desc = target;
   for (let depth = 0; isIndexMediaType(desc.mediaType); depth++) {
     if (depth > 4) throw invalidArgument(`image ${target.digest}: indexes nested too deep`);
-    const index = parseIndex(await readBlob(content, desc), desc.mediaType);
+    const index = parseIndex(await readBlob(content, desc, cache), desc.mediaType);
     const next = index.manifests.find((m) => !m.platform || match.match(m.platform));
     if (!next) throw notFound(`image ${target.digest}: no manifest for platform ${platform.os}/${platform.architecture}`);
     desc = next;
   }
   if (!isManifestMediaType(desc.mediaType)) throw invalidArgument(`image ${target.digest}: unsupported media type ${desc.mediaType}`);
-  const manifest = parseManifest(await readBlob(content, desc), desc.mediaType);
-  const config = parseImageConfig(await readBlob(content, manifest.config), manifest.config.mediaType);
+  const manifest = parseManifest(await readBlob(content, desc, cache), desc.mediaType);
+  const config = parseImageConfig(await readBlob(content, manifest.config, cache), manifest.config.mediaType);
   const diffIds = config.rootfs?.diff_ids ?? [];
   if (diffIds.length !== manifest.layers.length) throw invalidArgument(`image ${target.digest}: ${manifest.layers.length} layers but ${diffIds.length} diff_ids`);
   return {

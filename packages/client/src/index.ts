@@ -42,6 +42,7 @@ export type { EventEnvelope } from './events-client';
 export { FifoSet } from './cio';
 export type { FifoOptions } from './cio';
 export { digestFile, readBlob, resolveImage, writeBlob } from './image-content';
+export type { BlobCache } from './image-content';
 export type { ResolvedImage } from './image-content';
 export { importArchive } from './import-archive';
 export type { ImportOptions, ImportProgress } from './import-archive';

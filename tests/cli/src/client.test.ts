@@ -110,6 +110,16 @@ describe.skipIf(!isRoot)('@berth/client', () => {
     expect(await new LeasesClient(conn).list()).toEqual([]);
   });
 
+  it('createContainer with the id of an existing container is AlreadyExists and leaves that one alone', async () => {
+    const image = await testImage('busybox', 'oci');
+    const { container } = await createContainer(conn, { image: 'busybox', args: ['true'] });
+    await expect(createContainer(conn, { image: 'busybox', args: ['true'], id: container.id })).rejects.toMatchObject({ kind: ErrorKind.AlreadyExists });
+    expect((await new ContainersClient(conn).list()).map((c) => c.id)).toEqual([container.id]);
+    expect((await snapshotNames()).sort()).toEqual([image.diffIds[0], container.id].sort());
+    await removeContainer(conn, container);
+    expect(await snapshotNames()).toEqual([image.diffIds[0]]);
+  });
+
   it("createContainer on a connection with a lease records the snapshot in it and leaves the lease to the caller", async () => {
     const leases = new LeasesClient(conn);
     const lease = await leases.create({ id: 'caller-lease' });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testImage } from '@berth/testimages';
@@ -43,6 +43,20 @@ describe.skipIf(!isRoot)('berth run', () => {
     // The check can fail: `run -d --rm` does start a child (its __monitor helper).
     const detached = await runProgram(process.execPath, ['--require', preload, BERTH, '--address', d.address, 'run', '-d', '--rm', 'busybox', 'true']);
     expect(detached.stderr).toBe(`spawned: ${process.execPath}\n`);
+  });
+
+  it("keeps the image's manifest and config in the user's cache, and survives a damaged entry", async () => {
+    const cache = join(scratch, 'xdg-cache');
+    const image = await testImage('busybox', 'oci');
+    const env = { XDG_CACHE_HOME: cache };
+    expect(await d.berth(['run', '--rm', 'busybox', 'echo', 'one'], { env })).toEqual({ code: 0, stdout: 'one\n', stderr: '' });
+    const blobs = join(cache, 'berth', 'blobs', 'sha256');
+    const manifest = join(blobs, image.manifest.digest.slice('sha256:'.length));
+    expect(JSON.parse(readFileSync(manifest, 'utf8')).layers).toHaveLength(1);
+    // An entry of the wrong size is not used: the blob is read from berthd again.
+    writeFileSync(manifest, '{}');
+    expect(await d.berth(['run', '--rm', 'busybox', 'echo', 'two'], { env })).toEqual({ code: 0, stdout: 'two\n', stderr: '' });
+    expect(JSON.parse(readFileSync(manifest, 'utf8')).layers).toHaveLength(1);
   });
 
   it("exits with the container's exit code", async () => {
