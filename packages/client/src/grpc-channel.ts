@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
-import * as http2 from 'node:http2';
 import * as net from 'node:net';
+import { H2Code, H2Session, type H2Stream } from './h2/session';
 import { frameMessage, grpcTimeout, GrpcCode, GrpcStatusError, localStatus, MessageParser, statusOf, type CallStatus } from './grpc-frames';
 
 /** Where a channel connects: a Unix socket, or TCP. */
@@ -43,7 +43,7 @@ const SESSION_WINDOW = 16 << 20;
 export class GrpcChannel {
   readonly #target: ChannelTarget;
   readonly #options: ChannelOptions;
-  #session: http2.ClientHttp2Session | undefined;
+  #session: H2Session | undefined;
   #active = 0;
   #closed = false;
 
@@ -57,18 +57,16 @@ export class GrpcChannel {
     if (this.#closed) return GrpcCall.failed(localStatus(GrpcCode.UNAVAILABLE, 'channel closed'));
     const session = this.#open();
     const timeoutMs = deadline === undefined ? undefined : deadline.getTime() - Date.now();
-    const stream = session.request(
-      {
-        ':method': 'POST',
-        ':path': path,
-        ':scheme': 'http',
-        'content-type': 'application/grpc',
-        te: 'trailers',
-        ...(timeoutMs === undefined ? {} : { 'grpc-timeout': grpcTimeout(timeoutMs) }),
-        ...headers,
-      },
-      { endStream: false },
-    );
+    const stream = session.request([
+      [':method', 'POST'],
+      [':scheme', 'http'],
+      [':path', path],
+      [':authority', this.#authority],
+      ['content-type', 'application/grpc'],
+      ['te', 'trailers'],
+      ...(timeoutMs === undefined ? [] : [['grpc-timeout', grpcTimeout(timeoutMs)] as [string, string]]),
+      ...Object.entries(headers),
+    ]);
     this.#active++;
     session.ref();
     stream.once('close', () => {
@@ -84,20 +82,17 @@ export class GrpcChannel {
     this.#session = undefined;
   }
 
-  #open(): http2.ClientHttp2Session & { lastError?: Error } {
-    const current = this.#session;
-    if (current && !current.closed && !current.destroyed) return current;
+  get #authority(): string {
     const target = this.#target;
-    const session = http2.connect(
-      'path' in target ? 'http://localhost' : `http://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`,
-      {
-        ...('path' in target ? { createConnection: () => net.connect(target.path) } : {}),
-        settings: { enablePush: false, initialWindowSize: STREAM_WINDOW },
-        maxSessionMemory: 64,
-      },
-    ) as http2.ClientHttp2Session & { lastError?: Error };
-    session.on('error', (err: Error) => (session.lastError = err));
-    session.once('connect', () => session.setLocalWindowSize(SESSION_WINDOW));
+    return 'path' in target ? 'localhost' : `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
+  }
+
+  #open(): H2Session {
+    const current = this.#session;
+    if (current && !current.closed) return current;
+    const target = this.#target;
+    const socket = 'path' in target ? net.connect(target.path) : net.connect(target.port, target.host);
+    const session = new H2Session(socket, { streamWindow: STREAM_WINDOW, connectionWindow: SESSION_WINDOW });
     // A server going away (GOAWAY) lets its calls finish; new ones open a new connection.
     const forget = () => {
       if (this.#session === session) this.#session = undefined;
@@ -117,7 +112,7 @@ export class GrpcChannel {
  * methods as a grpc-js duplex call, which is what the rest of the client was written against.
  */
 export class GrpcCall<Req, Res> extends EventEmitter {
-  readonly #stream: http2.ClientHttp2Stream | undefined;
+  readonly #stream: H2Stream | undefined;
   readonly #encode: (m: Req) => Uint8Array;
   readonly #decode: (b: Buffer) => Res;
   readonly #parser: MessageParser;
@@ -136,7 +131,7 @@ export class GrpcCall<Req, Res> extends EventEmitter {
   }
 
   constructor(
-    stream: http2.ClientHttp2Stream | undefined,
+    stream: H2Stream | undefined,
     encode: (m: Req) => Uint8Array,
     decode: (b: Buffer) => Res,
     maxBytes: number,
@@ -191,7 +186,10 @@ export class GrpcCall<Req, Res> extends EventEmitter {
       let status = this.#received ?? localStatus(GrpcCode.UNKNOWN, 'no status received');
       if (status.code === GrpcCode.OK && this.#parser.partial) status = localStatus(GrpcCode.INTERNAL, 'the response ended inside a message');
       this.#finish(status);
-      if (!stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+      // Our side still open (a Write the server refused): close it too, once the stream had its say.
+      process.nextTick(() => {
+        if (!stream.closed) stream.close(H2Code.NO_ERROR);
+      });
     });
     stream.on('close', () => this.#finish(this.#closedWithoutStatus(stream)));
   }
@@ -238,15 +236,15 @@ export class GrpcCall<Req, Res> extends EventEmitter {
   #abort(status: CallStatus): void {
     if (this.#status) return;
     this.#finish(status);
-    if (this.#stream && !this.#stream.closed) this.#stream.close(http2.constants.NGHTTP2_CANCEL);
+    if (this.#stream && !this.#stream.closed) this.#stream.close(H2Code.CANCEL);
   }
 
-  #closedWithoutStatus(stream: http2.ClientHttp2Stream): CallStatus {
+  #closedWithoutStatus(stream: H2Stream): CallStatus {
     const connection = this.#connectionError() ?? (isSystemError(this.#streamError) ? this.#streamError : undefined);
     if (connection) return localStatus(GrpcCode.UNAVAILABLE, `No connection established. Last error: ${connection.message}`);
-    if (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM) return localStatus(GrpcCode.UNAVAILABLE, 'the server refused the stream');
-    if (stream.rstCode === http2.constants.NGHTTP2_CANCEL) return localStatus(GrpcCode.CANCELLED, 'the call was cancelled');
-    if (stream.rstCode !== undefined && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) return localStatus(GrpcCode.INTERNAL, `received RST_STREAM with code ${stream.rstCode}`);
+    if (stream.rstCode === H2Code.REFUSED_STREAM) return localStatus(GrpcCode.UNAVAILABLE, 'the server refused the stream');
+    if (stream.rstCode === H2Code.CANCEL) return localStatus(GrpcCode.CANCELLED, 'the call was cancelled');
+    if (stream.rstCode !== undefined && stream.rstCode !== H2Code.NO_ERROR) return localStatus(GrpcCode.INTERNAL, `received RST_STREAM with code ${stream.rstCode}`);
     return localStatus(GrpcCode.UNAVAILABLE, 'the connection closed before the call ended');
   }
 
