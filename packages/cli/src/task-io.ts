@@ -1,8 +1,7 @@
-import { execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { FifoSet, SnapshotsClient, type ContainerRecord, type ProcessRef, type SnapshotMount } from '@berth/client';
+import { FifoSet, SnapshotsClient, type ContainerRecord, type ProcessRef, type SnapshotMount, lazy } from '@berth/client';
 import { CliError } from './errors';
 import { containerDir, fifoRoot, logFiles, SIGNALS, taskOf, type Ctx } from './context';
 import { appendTime } from './log-times';
@@ -32,7 +31,7 @@ export async function startDetached(ctx: Ctx, c: ContainerRecord, opts: { remove
   let stdin = '';
   if (c.labels[OPEN_STDIN_LABEL] === 'true') {
     stdin = join(dir, 'stdin');
-    if (!existsSync(stdin)) execFileSync('mkfifo', ['-m', '600', stdin]);
+    if (!existsSync(stdin)) lazy.childProcess.execFileSync('mkfifo', ['-m', '600', stdin]);
   }
   const rootfs = opts.mounts ?? (await new SnapshotsClient(ctx.conn, c.snapshotter || 'overlayfs').mounts(c.snapshotKey));
   const stdio = { stdin, stdout: `file://${logs.stdout}`, stderr: terminal ? '' : `file://${logs.stderr}`, terminal };
@@ -45,7 +44,7 @@ export async function startDetached(ctx: Ctx, c: ContainerRecord, opts: { remove
 /** Starts `berth __monitor [--rm] ID` in the background, detached from this process. */
 function spawnMonitor(g: Ctx['g'], id: string, remove: boolean): void {
   const args = [process.argv[1]!, '--address', g.address, '--namespace', g.namespace, '__monitor', ...(remove ? ['--rm'] : []), id];
-  spawn(process.execPath, args, { detached: true, stdio: 'ignore' }).unref();
+  lazy.childProcess.spawn(process.execPath, args, { detached: true, stdio: 'ignore' }).unref();
 }
 
 /** Options of `runAttached`. */

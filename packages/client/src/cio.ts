@@ -1,9 +1,9 @@
-import { execFile, execFileSync } from 'node:child_process';
 import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmdirSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { ProcessStdio } from './tasks-client';
+import { lazy } from './lazy-node';
 
 /** Which streams a process gets. */
 export interface FifoOptions {
@@ -46,7 +46,7 @@ export class FifoSet {
   static create(root: string, id: string, opts: FifoOptions = {}): FifoSet {
     const { dir, stdio, fifos } = FifoSet.#paths(root, id, opts);
     try {
-      execFileSync('mkfifo', ['-m', '600', ...fifos], { stdio: ['ignore', 'ignore', 'pipe'] });
+      lazy.childProcess.execFileSync('mkfifo', ['-m', '600', ...fifos], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
       throw err;
@@ -64,7 +64,7 @@ export class FifoSet {
       if (opts.mkfifo) for (const fifo of fifos) opts.mkfifo(fifo, 0o600);
       else
         await new Promise<void>((resolve, reject) =>
-        execFile('mkfifo', ['-m', '600', ...fifos], (err, _stdout, stderr) => (err ? reject(new Error(`mkfifo: ${stderr.trim() || err.message}`)) : resolve())),
+        lazy.childProcess.execFile('mkfifo', ['-m', '600', ...fifos], (err, _stdout, stderr) => (err ? reject(new Error(`mkfifo: ${stderr.trim() || err.message}`)) : resolve())),
       );
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { Writable, type Readable } from 'node:stream';
 import { FifoSet } from './cio';
+import { randomHex } from './lazy-node';
 import { isFailedPrecondition, isNotFound } from '@berth/errdefs';
 import { Label, normalizeReference, type Platform, type Spec } from '@berth/spec';
 import type { Connection } from './connection';
@@ -43,7 +43,7 @@ export interface CreateContainerOptions extends Omit<SpecOptions, 'id' | 'namesp
 
 /** A random 64-hex container id, as Docker makes them. */
 export function newContainerId(): string {
-  return randomBytes(32).toString('hex');
+  return randomHex(32);
 }
 
 /** What `createContainer` made. */
@@ -56,7 +56,7 @@ export interface CreatedContainer {
 
 /** A lease id for one operation: `berth-<time>-<random>`, made here so that creating it need not come first. */
 export function newLeaseId(): string {
-  return `berth-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+  return `berth-${Date.now().toString(36)}-${randomHex(6)}`;
 }
 
 /** The labels of a short-lived lease: the collector drops it after an hour if its owner died. */

@@ -1,10 +1,11 @@
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { contentService, type MessageInit } from '@berth/api';
 import { dataLoss, failedPrecondition, notImplemented, outOfRange, type BerthError } from '@berth/errdefs';
 import type { Digest } from '@berth/spec';
 import { abortError, toBerthError, type Connection, type DuplexCall } from './connection';
 import type { ContentCommitOptions, ContentStatus, ContentWriter, ContentWriterOptions } from './content-types';
 import { dateOf } from './wire';
+import { lazy } from './lazy-node';
 
 type WriteMethod = typeof contentService.Content.methods.write;
 type Request = MessageInit<contentService.WriteContentRequest>;
@@ -119,7 +120,7 @@ export class RemoteWriter implements ContentWriter {
       writer.#offset = writer.#sent = res.offset;
       writer.#startedAt = dateOf(res.startedAt);
       if (res.total > 0) writer.#total = res.total;
-      if (res.offset === 0 && (!writer.#expected || writer.#expected.startsWith('sha256:'))) writer.#hash = createHash('sha256');
+      if (res.offset === 0 && (!writer.#expected || writer.#expected.startsWith('sha256:'))) writer.#hash = lazy.crypto.createHash('sha256');
       // The Write protocol answers neither the ingest's recorded total nor its expected digest:
       // ask Status for what the caller did not announce (a resumed ingest keeps them).
       if (!options.total || !options.expected) {
@@ -185,7 +186,7 @@ export class RemoteWriter implements ContentWriter {
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#offset = this.#sent = 0;
-    this.#hash = !this.#expected || this.#expected.startsWith('sha256:') ? createHash('sha256') : undefined;
+    this.#hash = !this.#expected || this.#expected.startsWith('sha256:') ? lazy.crypto.createHash('sha256') : undefined;
     await this.#send({ action: WRITE, offset: 0 });
   }
 

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,6 +8,7 @@ import type { Connection } from './connection';
 import { ContentClient } from './content-client';
 import { resolveImage } from './image-content';
 import { ImagesClient } from './images-client';
+import { lazy } from './lazy-node';
 
 /** The annotation containerd puts an image's full name in. */
 const ANNOTATION_IMAGE_NAME = 'io.containerd.image.name';
@@ -156,7 +156,7 @@ async function copyBlob(content: ContentClient, desc: Descriptor, sink: Sink, si
   const reader = await content.readerAt(desc, signal ? { signal } : {});
   try {
     if (reader.size !== desc.size) throw dataLoss(`blob ${desc.digest}: ${reader.size} bytes in the store, descriptor says ${desc.size}`);
-    const hash = createHash(desc.digest.slice(0, desc.digest.indexOf(':')));
+    const hash = lazy.crypto.createHash(desc.digest.slice(0, desc.digest.indexOf(':')));
     for await (const chunk of reader.createReadStream(signal ? { signal } : {})) {
       hash.update(chunk as Buffer);
       if (!sink.write(chunk)) await once(sink, 'drain');

@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { isAlreadyExists, notFound, invalidArgument } from '@berth/errdefs';
 import {
   chainIds,
@@ -17,6 +16,7 @@ import {
   type Platform,
 } from '@berth/spec';
 import type { ContentClient } from './content-client';
+import { lazy } from './lazy-node';
 
 /** An image resolved for one platform: its manifest, config and layers' chain IDs. */
 export interface ResolvedImage {
@@ -81,7 +81,7 @@ export async function resolveImage(content: ContentClient, target: Descriptor, p
 
 /** The sha256 digest and size of a local file (or of a byte range of it). */
 export async function digestFile(path: string, start = 0, size?: number): Promise<{ digest: Digest; size: number }> {
-  const hash = createHash('sha256');
+  const hash = lazy.crypto.createHash('sha256');
   let n = 0;
   const stream = createReadStream(path, size === undefined ? { start } : { start, end: start + size - 1 });
   for await (const chunk of stream) {

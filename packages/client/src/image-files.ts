@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Connection } from './connection';
 import { LeasesClient } from './leases-client';
 import { SnapshotsClient } from './snapshots-client';
+import { lazy, randomHex } from './lazy-node';
 
 /**
  * Reads small files (e.g. /etc/passwd, /etc/group) from a committed snapshot, as ctr does to
@@ -26,7 +25,7 @@ export async function readSnapshotFiles(conn: Connection, snapshotter: string, p
 
 async function readWithLease(conn: Connection, snapshotter: string, parent: string, files: string[]): Promise<string[]> {
   const snapshots = new SnapshotsClient(conn, snapshotter);
-  const key = `berth-view-${randomBytes(8).toString('hex')}`;
+  const key = `berth-view-${randomHex(8)}`;
   const mounts = await snapshots.view(key, parent);
   const dir = mkdtempSync(join(tmpdir(), 'berth-rootfs-'));
   let mounted = 0;
@@ -34,7 +33,7 @@ async function readWithLease(conn: Connection, snapshotter: string, parent: stri
     for (const m of mounts) {
       const target = m.target ? join(dir, m.target) : dir;
       const options = m.type === 'bind' ? [...m.options.filter((o) => o !== 'rw'), 'ro'] : m.options;
-      execFileSync('mount', ['-t', m.type, ...(options.length ? ['-o', options.join(',')] : []), m.source, target], { stdio: ['ignore', 'ignore', 'pipe'] });
+      lazy.childProcess.execFileSync('mount', ['-t', m.type, ...(options.length ? ['-o', options.join(',')] : []), m.source, target], { stdio: ['ignore', 'ignore', 'pipe'] });
       mounted++;
     }
     return files.map((f) => {
@@ -45,7 +44,7 @@ async function readWithLease(conn: Connection, snapshotter: string, parent: stri
       }
     });
   } finally {
-    for (let i = 0; i < mounted; i++) execFileSync('umount', [dir], { stdio: 'ignore' });
+    for (let i = 0; i < mounted; i++) lazy.childProcess.execFileSync('umount', [dir], { stdio: 'ignore' });
     rmdirSync(dir);
     await snapshots.remove(key).catch(() => {});
   }

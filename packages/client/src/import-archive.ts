@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { invalidArgument } from '@berth/errdefs';
 import {
@@ -20,6 +19,7 @@ import { digestFile, readBlob, writeBlob } from './image-content';
 import { LeasesClient } from './leases-client';
 import { indexTar, type TarFile } from './tar-index';
 import { unpackImage } from './unpack';
+import { lazy } from './lazy-node';
 
 /** Options of `importArchive`. */
 export interface ImportOptions {
@@ -193,7 +193,7 @@ async function importDocker(content: ContentClient, path: string, files: Map<str
     );
     const labels: Record<string, string> = { [Label.GcRefContentConfig]: config.digest };
     for (const [i, l] of layers.entries()) labels[gcRefContentLayer(i)] = l.digest;
-    const digest = `sha256:${createHash('sha256').update(manifest).digest('hex')}` as Digest;
+    const digest = `sha256:${lazy.crypto.createHash('sha256').update(manifest).digest('hex')}` as Digest;
     await writeBlob(content, `manifest-${digest}`, { digest, size: manifest.length }, async function* () {
       yield manifest;
     }, labels);

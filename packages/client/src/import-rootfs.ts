@@ -1,7 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
 import { invalidArgument, isAlreadyExists } from '@berth/errdefs';
 import {
   Label,
@@ -21,6 +19,7 @@ import { writeBlob } from './image-content';
 import { ImagesClient, type ImageRecord } from './images-client';
 import { LeasesClient } from './leases-client';
 import { unpackImage } from './unpack';
+import { lazy, randomHex } from './lazy-node';
 
 /** Options of `importRootfs`. */
 export interface ImportRootfsOptions {
@@ -93,8 +92,8 @@ export async function importRootfs(conn: Connection, source: AsyncIterable<Uint8
 
 /** Streams `source` (un-gzipped when it is gzip) into a gzip layer blob; returns it and its diffID. */
 async function writeLayer(content: ContentClient, source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<{ layer: Descriptor; diffId: Digest }> {
-  const writer = await content.writer({ ref: `import-rootfs-${randomBytes(8).toString('hex')}`, ...(signal ? { signal } : {}) });
-  const plain = createHash('sha256');
+  const writer = await content.writer({ ref: `import-rootfs-${randomHex(8)}`, ...(signal ? { signal } : {}) });
+  const plain = lazy.crypto.createHash('sha256');
   let size = 0;
   try {
     await pipeline(
@@ -105,7 +104,7 @@ async function writeLayer(content: ContentClient, source: AsyncIterable<Uint8Arr
           yield chunk;
         }
       },
-      createGzip(),
+      lazy.zlib.createGzip(),
       async (gz: AsyncIterable<Buffer>) => {
         for await (const chunk of gz) {
           size += chunk.length;
@@ -148,7 +147,7 @@ async function* plainTar(source: AsyncIterable<Uint8Array>): AsyncGenerator<Buff
   })();
   let tar: AsyncIterable<Buffer> = all;
   if (head[0] === 0x1f && head[1] === 0x8b) {
-    const gunzip = createGunzip();
+    const gunzip = lazy.zlib.createGunzip();
     pipeline(Readable.from(all), gunzip).catch(() => {}); // an error reaches the reader through gunzip
     tar = gunzip;
   }
@@ -170,7 +169,7 @@ async function* plainTar(source: AsyncIterable<Uint8Array>): AsyncGenerator<Buff
 
 async function putJson(content: ContentClient, mediaType: string, value: unknown, labels?: Record<string, string>): Promise<Descriptor> {
   const data = Buffer.from(JSON.stringify(value));
-  const digest = `sha256:${createHash('sha256').update(data).digest('hex')}` as Digest;
+  const digest = `sha256:${lazy.crypto.createHash('sha256').update(data).digest('hex')}` as Digest;
   const desc = { mediaType, digest, size: data.length };
   const wrote = await writeBlob(content, `import-${digest}`, desc, async function* () {
     yield data;

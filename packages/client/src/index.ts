@@ -70,3 +70,4 @@ export { TransferClient, pullRequest, pushRequest } from './transfer-client';
 export type { PullRequestOptions, TransferOptions } from './transfer-client';
 export { decodeTaskStats } from './task-metrics';
 export type { TaskStats } from './task-metrics';
+export { lazy, randomHex } from './lazy-node';

@@ -1,4 +1,5 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { invalidArgument } from '@berth/errdefs';
 
 /** One regular file inside a tar archive: where its data starts and how long it is. */
@@ -17,7 +18,7 @@ const BLOCK = 512;
  * offset. InvalidArgument for a compressed or malformed archive.
  */
 export async function indexTar(path: string): Promise<Map<string, TarFile>> {
-  const fh = await open(path, 'r');
+  const fh = await fsp.open(path, 'r');
   try {
     return await scan(fh, path);
   } finally {

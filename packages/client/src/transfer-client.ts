@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { streamingService, transferService, transferTypes, type MessageCodec, type MessageInit, type protobuf } from '@berth/api';
 import { defaultPlatform, type Platform } from '@berth/spec';
 import { toBerthError, type CallOptions, type Connection } from './connection';
+import { randomHex } from './lazy-node';
 
 /** What to pull, for `pullRequest`. */
 export interface PullRequestOptions {
@@ -66,7 +66,7 @@ export class TransferClient {
     let reading: Promise<void> = Promise.resolve();
     let stream: ReturnType<Connection['duplex']> | undefined;
     if (onProgress) {
-      const id = `progress-${randomBytes(8).toString('hex')}`;
+      const id = `progress-${randomHex(8)}`;
       const s = this.conn.duplex(streamingService.Streaming.methods.stream, callOpts);
       stream = s;
       const acked = new Promise<void>((resolve, reject) => {

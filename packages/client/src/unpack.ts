@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { diffService } from '@berth/api';
 import { dataLoss, isAlreadyExists, isNotFound } from '@berth/errdefs';
 import { Label, gcRefSnapshot, type Descriptor, type Platform } from '@berth/spec';
@@ -6,6 +5,7 @@ import type { Connection } from './connection';
 import { ContentClient } from './content-client';
 import { resolveImage, type ResolvedImage } from './image-content';
 import { SnapshotsClient } from './snapshots-client';
+import { randomHex } from './lazy-node';
 
 /** Options of `unpackImage`. */
 export interface UnpackOptions {
@@ -33,7 +33,7 @@ export async function unpackImage(conn: Connection, target: Descriptor, opts: Un
   for (const [i, layer] of image.manifest.layers.entries()) {
     const chain = image.chainIds[i]!;
     if (!(await exists(snapshots, chain))) {
-      const key = `extract-${process.hrtime.bigint()}-${randomBytes(6).toString('base64url')} ${chain}`;
+      const key = `extract-${process.hrtime.bigint()}-${randomHex(6)} ${chain}`;
       const mounts = await snapshots.prepare(key, parent);
       try {
         const res = await conn.unary(diffService.Diff.methods.apply, {

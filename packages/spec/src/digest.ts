@@ -1,5 +1,10 @@
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { invalidArgument } from '@berth/errdefs';
+
+/** node:crypto, loaded by the first digest rather than with this package (~3 ms of a short command). */
+let crypto: typeof import('node:crypto') | undefined;
+const nodeCrypto = () => (crypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto'));
 
 /**
  * A content digest, `algorithm:encoded` (OCI image-spec descriptor grammar), for example
@@ -76,7 +81,7 @@ export interface Digester {
 /** Creates a Digester for `algorithm` (default sha256). */
 export function createDigester(algorithm: DigestAlgorithm = canonicalAlgorithm): Digester {
   if (!isSupportedAlgorithm(algorithm)) throw invalidArgument(`unsupported digest algorithm ${String(algorithm)}`);
-  const hash: Hash = createHash(algorithm);
+  const hash: Hash = nodeCrypto().createHash(algorithm);
   return {
     algorithm,
     update(data) {

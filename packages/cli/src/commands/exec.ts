@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { ContentClient, mergeEnv, readSnapshotFiles, resolveImage, resolveUser, type ContainerRecord } from '@berth/client';
+import { ContentClient, mergeEnv, readSnapshotFiles, resolveImage, resolveUser, type ContainerRecord, randomHex } from '@berth/client';
 import type { Ctx } from '../context';
 import { parseArgs, UsageError } from '../args';
 import { findContainer, taskOf, withCtx } from '../context';
@@ -41,7 +40,7 @@ export default async function exec(g: Globals, argv: string[]): Promise<number> 
       cwd: flags.workdir ?? base.cwd,
       ...(flags.user ? { user: await userOf(ctx, c, flags.user) } : {}),
     };
-    const execId = `exec-${randomBytes(8).toString('hex')}`;
+    const execId = `exec-${randomHex(8)}`;
     const ref_ = { containerId: c.id, execId };
     if (flags.detach) {
       await createTask(() => ctx.tasks.exec(c.id, execId, process_, {}));

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { removeContainer } from '@berth/client';
+import { removeContainer, randomHex } from '@berth/client';
 import { withCtx } from '../context';
 import { CliError } from '../errors';
 import type { Globals } from '../globals';
@@ -18,7 +17,7 @@ export default async function run(g: Globals, argv: string[]): Promise<number> {
   if (!flags.detach && flags.interactive && flags.tty && !process.stdin.isTTY) throw new CliError('the input device is not a TTY: drop -t, or run berth from a terminal', 1);
   return withCtx(g, async (ctx) => {
     // In the foreground, `mkfifo` runs while the container is being made.
-    const fifos = flags.detach ? undefined : makeFifos(ctx, randomBytes(6).toString('hex'), flags);
+    const fifos = flags.detach ? undefined : makeFifos(ctx, randomHex(6), flags);
     let created: NamedContainer;
     try {
       const opts = createOptions(flags, args);
