@@ -25,14 +25,14 @@ const CODE_LENGTHS = [
 
 const EOS = 256;
 
-/** Each symbol's code, from the lengths (canonical order: by length, then symbol). */
-function canonicalCodes(): number[] {
+/** Each symbol's code, from the lengths (canonical order: by length, then symbol). Codes fit in 30 bits. */
+function canonicalCodes(): Int32Array {
   const order = CODE_LENGTHS.map((length, symbol) => ({ length, symbol })).sort((a, b) => a.length - b.length || a.symbol - b.symbol);
-  const codes: number[] = [];
+  const codes = new Int32Array(CODE_LENGTHS.length);
   let code = 0;
   let prevLength = order[0]!.length;
   for (const [i, { length, symbol }] of order.entries()) {
-    if (i > 0) code = (code + 1) * 2 ** (length - prevLength);
+    if (i > 0) code = (code + 1) << (length - prevLength);
     prevLength = length;
     codes[symbol] = code;
   }
@@ -46,17 +46,16 @@ function buildTree(): Int32Array {
   const codes = canonicalCodes();
   const nodes = new Int32Array(4 * CODE_LENGTHS.length);
   let next = 1; // node 0 is the root
-  for (const [symbol, length] of CODE_LENGTHS.entries()) {
+  for (let symbol = 0; symbol < CODE_LENGTHS.length; symbol++) {
+    const length = CODE_LENGTHS[symbol]!;
     const code = codes[symbol]!;
     let node = 0;
-    for (let bit = length - 1; bit >= 0; bit--) {
-      const slot = 2 * node + (Math.floor(code / 2 ** bit) % 2);
-      if (bit === 0) nodes[slot] = -1 - symbol;
-      else {
-        if (nodes[slot] === 0) nodes[slot] = next++;
-        node = nodes[slot]!;
-      }
+    for (let bit = length - 1; bit > 0; bit--) {
+      const slot = 2 * node + ((code >>> bit) & 1);
+      if (nodes[slot] === 0) nodes[slot] = next++;
+      node = nodes[slot]!;
     }
+    nodes[2 * node + (code & 1)] = -1 - symbol;
   }
   return nodes;
 }
@@ -103,7 +102,7 @@ export function huffmanEncode(input: Uint8Array): Buffer {
     const length = CODE_LENGTHS[byte]!;
     const code = codes[byte]!;
     for (let bit = length - 1; bit >= 0; bit--) {
-      acc = (acc << 1) | (Math.floor(code / 2 ** bit) % 2);
+      acc = (acc << 1) | ((code >>> bit) & 1);
       if (++bits === 8) {
         out.push(acc);
         acc = 0;

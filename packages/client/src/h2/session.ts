@@ -69,6 +69,9 @@ export class H2Session extends EventEmitter {
   #headerBlock: { streamId: number; endStream: boolean; parts: Buffer[] } | undefined;
   #closing = false;
   #goaway = false;
+  /** Frames made in this tick, written together at its end (one write for the calls a command makes at once). */
+  #out: Buffer[] = [];
+  #afterSend: (() => void)[] = [];
   destroyed = false;
   lastError: Error | undefined;
 
@@ -111,7 +114,7 @@ export class H2Session extends EventEmitter {
       const last = at + this.#peerMaxFrame >= block.length;
       frames.push(frame(at === 0 ? FrameType.HEADERS : FrameType.CONTINUATION, last ? Flag.END_HEADERS : 0, id, block.subarray(at, at + this.#peerMaxFrame)));
     }
-    this.#socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+    for (const f of frames) this.#send(f);
     return stream;
   }
 
@@ -152,9 +155,8 @@ export class H2Session extends EventEmitter {
       if (chunk.done) callbacks.push(chunk.done);
     }
     if (out.length === 0) return;
-    this.#socket.write(out.length === 1 ? out[0]! : Buffer.concat(out), () => {
-      for (const cb of callbacks) cb();
-    });
+    for (const f of out) this.#send(f);
+    if (callbacks.length > 0) this.#afterSend.push(...callbacks);
     stream._afterFlush();
   }
 
@@ -162,18 +164,35 @@ export class H2Session extends EventEmitter {
     if (this.destroyed) return;
     const payload = Buffer.allocUnsafe(4);
     payload.writeUInt32BE(code, 0);
-    this.#socket.write(frame(FrameType.RST_STREAM, 0, stream.id, payload));
+    this.#send(frame(FrameType.RST_STREAM, 0, stream.id, payload));
   }
 
   /** The stream consumed `n` bytes: open its window again once half of it is used. */
   _consumed(stream: H2Stream, n: number): void {
     if (this.destroyed || n === 0) return;
-    this.#socket.write(windowUpdate(stream.id, n));
+    this.#send(windowUpdate(stream.id, n));
   }
 
   _done(stream: H2Stream): void {
     this.#streams.delete(stream.id);
     if (this.#closing && this.#streams.size === 0) this.#end();
+  }
+
+  #send(f: Buffer): void {
+    if (this.#out.length === 0) process.nextTick(() => this.#flushOut());
+    this.#out.push(f);
+  }
+
+  #flushOut(): void {
+    if (this.#out.length === 0) return;
+    const out = this.#out;
+    const callbacks = this.#afterSend;
+    this.#out = [];
+    this.#afterSend = [];
+    if (this.destroyed) return;
+    this.#socket.write(out.length === 1 ? out[0]! : Buffer.concat(out), callbacks.length === 0 ? undefined : () => {
+      for (const cb of callbacks) cb();
+    });
   }
 
   // --- reading ---
@@ -205,7 +224,7 @@ export class H2Session extends EventEmitter {
       case FrameType.DATA: {
         this.#received += payload.length;
         if (this.#received >= this.#options.connectionWindow / 2) {
-          this.#socket.write(windowUpdate(0, this.#received));
+          this.#send(windowUpdate(0, this.#received));
           this.#received = 0;
         }
         const data = flags & Flag.PADDED ? unpad(payload) : payload;
@@ -230,11 +249,11 @@ export class H2Session extends EventEmitter {
       case FrameType.SETTINGS:
         if (flags & Flag.ACK) return;
         for (let at = 0; at + 6 <= payload.length; at += 6) this.#applySetting(payload.readUInt16BE(at), payload.readUInt32BE(at + 2));
-        this.#socket.write(frame(FrameType.SETTINGS, Flag.ACK, 0));
+        this.#send(frame(FrameType.SETTINGS, Flag.ACK, 0));
         for (const s of this.#streams.values()) this._flush(s);
         return;
       case FrameType.PING:
-        if (!(flags & Flag.ACK)) this.#socket.write(frame(FrameType.PING, Flag.ACK, 0, payload));
+        if (!(flags & Flag.ACK)) this.#send(frame(FrameType.PING, Flag.ACK, 0, payload));
         return;
       case FrameType.GOAWAY: {
         const last = payload.readUInt32BE(0) & 0x7fffffff;
@@ -291,14 +310,17 @@ export class H2Session extends EventEmitter {
     const payload = Buffer.alloc(8);
     payload.writeUInt32BE(this.#nextId > 1 ? this.#nextId - 2 : 0, 0);
     payload.writeUInt32BE(code, 4);
-    this.#socket.write(frame(FrameType.GOAWAY, 0, 0, payload));
+    this.#send(frame(FrameType.GOAWAY, 0, 0, payload));
+    this.#flushOut();
     this.destroy(new Error(message));
   }
 
   #end(): void {
     if (this.destroyed) return;
     const payload = Buffer.alloc(8);
-    this.#socket.end(frame(FrameType.GOAWAY, 0, 0, payload));
+    this.#send(frame(FrameType.GOAWAY, 0, 0, payload));
+    this.#flushOut();
+    this.#socket.end();
     this.#teardown();
   }
 
