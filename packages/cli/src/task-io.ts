@@ -55,6 +55,12 @@ export interface AttachOptions {
   log: boolean;
   /** The FIFOs, when the caller started making them (`FifoSet.make`) already; made here otherwise. */
   fifos?: Promise<FifoSet>;
+  /**
+   * Started as soon as the process exited, while its last output is still being copied (the
+   * shim wrote it all before Wait answered); awaited before `runAttached` returns. `run --rm`
+   * removes the container there.
+   */
+  afterExit?: () => Promise<void>;
 }
 
 /**
@@ -115,7 +121,9 @@ export async function runAttached(
       }
     }
     const { exitStatus } = await exited;
+    const after = opts.afterExit?.();
     await fifos.drain();
+    await after;
     return exitStatus;
   } finally {
     waiting.abort();

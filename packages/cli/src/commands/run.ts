@@ -42,18 +42,21 @@ export default async function run(g: Globals, argv: string[]): Promise<number> {
         process.stdout.write(`${container.id}\n`);
         return 0;
       }
+      // With --rm, the removal starts as soon as the container exited (and at the latest here).
+      let removal: Promise<void> | undefined;
+      const remove = () =>
+        (removal ??= removeContainer(ctx.conn, container, { force: true })
+          .catch(() => {})
+          .then(() => removeContainerFiles(ctx, container.id)));
       try {
         return await runAttached(
           ctx,
           { containerId: container.id },
           (stdio) => createTask(() => ctx.tasks.create(container.id, mounts, stdio)),
-          { interactive: flags.interactive, tty: flags.tty, log: !flags.rm, ...(fifos ? { fifos } : {}) },
+          { interactive: flags.interactive, tty: flags.tty, log: !flags.rm, ...(fifos ? { fifos } : {}), ...(flags.rm ? { afterExit: remove } : {}) },
         );
       } finally {
-        if (flags.rm) {
-          await removeContainer(ctx.conn, container, { force: true }).catch(() => {});
-          removeContainerFiles(ctx, container.id);
-        }
+        if (flags.rm) await remove();
       }
     } finally {
       await created.leaseReleased;
