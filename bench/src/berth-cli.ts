@@ -19,8 +19,9 @@ const { NODE_EXTRA_CA_CERTS: extraCa, ...withoutExtraCa } = process.env;
 export const berthRunBenchmark: Benchmark = {
   name: 'berth-run',
   description: '`berth run --rm busybox true` (berthd) vs `ctr run --rm busybox true` (containerd)',
-  iterations: 15,
-  warmup: 1,
+  // 30 rounds: a single run of either varies by ±30 % on this VM.
+  iterations: 30,
+  warmup: 2,
   async setup() {
     const engines = await startBothEngines('busybox');
     if ('skip' in engines) return engines;
