@@ -9,7 +9,8 @@
         "src/overlay.c",
         "src/xattr.c",
         "src/proc.c",
-        "src/io.c"
+        "src/io.c",
+        "src/spawn.c"
       ],
       "defines": [
         "_GNU_SOURCE",

@@ -80,6 +80,7 @@ napi_value sys_js_mount_overlay(napi_env env, napi_callback_info info);
 bool sys_init_xattr(napi_env env, napi_value exports);
 bool sys_init_proc(napi_env env, napi_value exports);
 bool sys_init_io(napi_env env, napi_value exports);
+bool sys_init_spawn(napi_env env, napi_value exports);
 bool sys_export(napi_env env, napi_value exports, const char *name, napi_callback cb);
 
 #endif

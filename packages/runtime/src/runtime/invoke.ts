@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, closeSync, constants } from 'node:fs';
 import { appendFile, readFile, rm } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
+import { Socket } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { alreadyExists, failedPrecondition, notFound, unavailable, type BerthError } from '@berth/errdefs';
+import { loadSys, pidfdOpen, pipe, spawnProcess, waitPidfd } from '@berth/sys';
 import type { Stdio } from './types';
 
 /** The outcome of one runtime invocation that did not fail to start. */
@@ -39,35 +41,23 @@ export function resolveBinary(binary: string, path = process.env.PATH ?? ''): st
 let seq = 0;
 
 /**
- * Runs `<command> --log <tmp> --log-format json <args>` once. With `stdio`, the child's fds
+ * Runs `<command> --log <tmp> --log-format json <args>` once, through @berth/sys's spawn when its
+ * addon is built (no fork of this process), else child_process. With `stdio`, the child's fds
  * 0–2 are those (the container's process inherits them from `create`, `run` and `exec`) and
  * stdout is not captured; without, stdin is /dev/null and stdout/stderr are captured. Resolves
  * with the exit code whatever it is; rejects only when the command cannot be spawned
- * (Unavailable). `appendLog` receives the invocation's log lines.
+ * (Unavailable). `appendLog` receives the invocation's log lines. `childProcess` uses
+ * child_process even where the addon is built.
  */
 export async function invoke(
   build: CommandBuilder,
   args: string[],
-  opts: { stdio?: Stdio; appendLog?: string } = {},
+  opts: { stdio?: Stdio; appendLog?: string; childProcess?: boolean } = {},
 ): Promise<InvokeResult> {
   const logPath = join(tmpdir(), `berth-runtime-${process.pid}-${++seq}-${randomBytes(4).toString('hex')}.log`);
   const cmd = build(['--log', logPath, '--log-format', 'json', ...args]);
   try {
-    const child = spawn(cmd.file, cmd.args, { stdio: opts.stdio ?? ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-8192)));
-    // 'close' would wait for every holder of the pipes; the container may hold them, so wait for
-    // 'exit' and then for our own pipes to drain only when we own them.
-    const code = await new Promise<number>((resolve, reject) => {
-      child.once('error', (err: NodeJS.ErrnoException) =>
-        reject(err.code === 'ENOENT' ? unavailable(`runtime ${cmd.file}: executable not found`, { cause: err }) : err),
-      );
-      child.once(opts.stdio ? 'exit' : 'close', (c: number | null, signal: NodeJS.Signals | null) =>
-        resolve(c ?? 128 + (signal ? (osSignal(signal) ?? 0) : 0)),
-      );
-    });
+    const { code, stdout, stderr } = (!opts.childProcess && nativeSpawn() && (await runNative(cmd, opts.stdio))) || (await runChild(cmd, opts.stdio));
     const log = await readFile(logPath, 'utf8').catch(() => '');
     if (opts.appendLog && log) await appendFile(opts.appendLog, log);
     const error = lastError(log) ?? lastLine(stderr);
@@ -75,6 +65,109 @@ export async function invoke(
   } finally {
     await rm(logPath, { force: true });
   }
+}
+
+interface Ran {
+  code: number;
+  stdout: string;
+  /** The last 8 KiB. */
+  stderr: string;
+}
+
+/** Whether @berth/sys's spawn can be used (its addon is built); decided once. */
+let native: boolean | undefined;
+function nativeSpawn(): boolean {
+  if (native === undefined) {
+    try {
+      loadSys();
+      native = true;
+    } catch {
+      native = false;
+    }
+  }
+  return native;
+}
+
+/**
+ * The command through @berth/sys's spawn (no fork of this process, see spawn.c), reaped through
+ * a pidfd. With `stdio`, the child's fds 0–2 are those and nothing is captured; without, stdin
+ * is /dev/null and stdout/stderr are read until every holder has closed them. Undefined when
+ * the program cannot be started here (so that child_process reports it as usual).
+ */
+async function runNative(cmd: { file: string; args: string[] }, stdio: Stdio | undefined): Promise<Ran | undefined> {
+  let file: string;
+  try {
+    file = resolveBinaryCached(cmd.file);
+  } catch {
+    return undefined;
+  }
+  const out = stdio ? undefined : pipe();
+  const err = stdio ? undefined : pipe();
+  const fds: [number | null, number | null, number | null] = stdio
+    ? (stdio.map((t, i) => (t === 'ignore' ? null : t === 'inherit' ? i : t)) as [number | null, number | null, number | null])
+    : [null, out![1], err![1]];
+  let pid: number;
+  try {
+    pid = spawnProcess(file, [cmd.file, ...cmd.args], fds);
+  } catch (e) {
+    if (out) closeSync(out[0]);
+    if (err) closeSync(err[0]);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw unavailable(`runtime ${cmd.file}: executable not found`, { cause: e });
+    throw e;
+  } finally {
+    if (out) closeSync(out[1]);
+    if (err) closeSync(err[1]);
+  }
+  const pidfd = pidfdOpen(pid);
+  const [status, stdout, stderr] = await Promise.all([
+    waitPidfd(pidfd).finally(() => closeSync(pidfd)),
+    out ? readPipe(out[0]) : '',
+    err ? readPipe(err[0], 8192) : '',
+  ]);
+  return { code: status.exitCode, stdout, stderr };
+}
+
+/** Everything written to a pipe (its read end `fd`, closed after), until every writer closed it; at most the last `keep` characters. */
+function readPipe(fd: number, keep = Infinity): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    const socket = new Socket({ fd, readable: true, writable: false });
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => {
+      text += d;
+      if (text.length > keep) text = text.slice(-keep);
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => resolve(text));
+  });
+}
+
+const resolved = new Map<string, string>();
+/** `resolveBinary`, remembered (the runtime is the same binary for every call). */
+function resolveBinaryCached(binary: string): string {
+  let path = resolved.get(binary);
+  if (!path) resolved.set(binary, (path = resolveBinary(binary)));
+  return path;
+}
+
+/** The command through child_process (where @berth/sys is not built). */
+async function runChild(cmd: { file: string; args: string[] }, stdio: Stdio | undefined): Promise<Ran> {
+  const child = spawn(cmd.file, cmd.args, { stdio: stdio ?? ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-8192)));
+  // 'close' would wait for every holder of the pipes; the container may hold them, so wait for
+  // 'exit' and then for our own pipes to drain only when we own them.
+  const code = await new Promise<number>((resolve, reject) => {
+    child.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'ENOENT' ? unavailable(`runtime ${cmd.file}: executable not found`, { cause: err }) : err),
+    );
+    child.once(stdio ? 'exit' : 'close', (c: number | null, signal: NodeJS.Signals | null) =>
+      resolve(c ?? 128 + (signal ? (osSignal(signal) ?? 0) : 0)),
+    );
+  });
+  return { code, stdout, stderr };
 }
 
 function osSignal(signal: NodeJS.Signals): number | undefined {

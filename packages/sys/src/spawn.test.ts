@@ -1,0 +1,55 @@
+import { closeSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { pidfdOpen, pipe, spawnProcess, waitPidfd } from './index.js';
+
+/** Runs `sh -c script` through spawnProcess with stdout (and stderr) to a pipe; the exit status and the output. */
+async function run(script: string, stdin: number | null = null): Promise<{ exitCode: number; out: string }> {
+  const [r, w] = pipe();
+  let pid: number;
+  try {
+    pid = spawnProcess('/bin/sh', ['sh', '-c', script, 'name-zero'], [stdin, w, w]);
+  } finally {
+    closeSync(w);
+  }
+  const pidfd = pidfdOpen(pid);
+  try {
+    const status = await waitPidfd(pidfd);
+    const out = readFileSync(r, 'utf8'); // the child is gone: the pipe is at EOF after its output
+    return { exitCode: status.exitCode, out };
+  } finally {
+    closeSync(pidfd);
+    closeSync(r);
+  }
+}
+
+describe('spawnProcess (posix_spawn)', () => {
+  it('runs the program with its argv and stdio, and the caller reaps its exit status', async () => {
+    expect(await run('echo "$0 $1"; echo err >&2; exit 3')).toEqual({ exitCode: 3, out: 'name-zero \nerr\n' });
+  });
+
+  it('gives /dev/null for a null descriptor', async () => {
+    expect(await run('wc -c; readlink /proc/self/fd/0')).toEqual({ exitCode: 0, out: '0\n/dev/null\n' });
+  });
+
+  it('starts the child with default signal dispositions, nothing blocked, and only fds 0-2', async () => {
+    // Node ignores SIGPIPE; a container started with it ignored would behave differently.
+    const [r, w] = pipe(); // close-on-exec, as all of Node's descriptors: the child must not see it
+    try {
+      const { out } = await run(`grep -E "^Sig(Ign|Blk)" /proc/self/status; ls /proc/$$/fd | tr "\\n" " "`);
+      expect(out).toMatch(/^SigBlk:\s+0+\nSigIgn:\s+0+\n/);
+      const fds = out.split('\n')[2]!.trim().split(' ').map(Number);
+      expect(fds.slice(0, 3)).toEqual([0, 1, 2]);
+      expect(fds).not.toContain(r);
+      expect(fds).not.toContain(w);
+    } finally {
+      closeSync(r);
+      closeSync(w);
+    }
+  });
+
+  it('throws the errno of a program that cannot be started', () => {
+    expect(() => spawnProcess('/nonexistent/program', ['x'], [null, null, null])).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'spawn' }));
+    expect(() => spawnProcess('/bin/sh', [], [null, null, null])).toThrow(RangeError);
+    expect(() => spawnProcess('/bin/sh', ['sh'], [1, null, null])).toThrow(RangeError);
+  });
+});
