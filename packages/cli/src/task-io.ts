@@ -56,9 +56,9 @@ export interface AttachOptions {
   /** The FIFOs, when the caller started making them (`FifoSet.make`) already; made here otherwise. */
   fifos?: Promise<FifoSet>;
   /**
-   * Started as soon as the process exited, while its last output is still being copied (the
-   * shim wrote it all before Wait answered); awaited before `runAttached` returns. `run --rm`
-   * removes the container there.
+   * Started as soon as the process exited (Wait answered), while its last output is still being
+   * copied (the shim wrote it all before Wait answered) and maybe before Start answered;
+   * awaited before `runAttached` returns. `run --rm` removes the container there.
    */
   afterExit?: () => Promise<void>;
 }
@@ -102,6 +102,9 @@ export async function runAttached(
     });
     const exited = ctx.tasks.wait(ref, { signal: waiting.signal });
     exited.catch(() => {});
+    // Starts with the exit, even before Start answers: a short-lived process can be gone while
+    // the runtime's start is still returning.
+    const after = opts.afterExit ? exited.then(() => opts.afterExit!(), () => undefined) : undefined;
     if (stdinIsTty) process.stdin.setRawMode(true);
     removeListeners.push(() => {
       if (stdinIsTty) process.stdin.setRawMode(false);
@@ -121,7 +124,6 @@ export async function runAttached(
       }
     }
     const { exitStatus } = await exited;
-    const after = opts.afterExit?.();
     await fifos.drain();
     await after;
     return exitStatus;
