@@ -1,5 +1,5 @@
-import { renameSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtempSync, renameSync } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { failedPrecondition, invalidArgument } from '@berth/errdefs';
 import { parseFilters, validateLabels, type Adaptor } from '@berth/spec';
@@ -127,7 +127,7 @@ export abstract class LocalSnapshotter implements Snapshotter {
     // Check before the (possibly slow) populate; the transaction checks again.
     const p = this.store.checkCreate(key, parentName);
     const parents = p ? [p.id, ...this.store.ancestors(p.id)] : [];
-    const tmp = await mkdtemp(join(this.root, 'snapshots', 'new-'));
+    const tmp = mkdtempSync(join(this.root, 'snapshots', 'new-'));
     let r: SnapshotRecord;
     try {
       opts.signal?.throwIfAborted();
