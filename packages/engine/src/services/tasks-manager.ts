@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { existsSync, rmSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { alreadyExists, isDeadlineExceeded, isNotFound } from '@berth/errdefs';
 import { bundleAddress, cleanupTask, type CleanupResult } from '@berth/shim';
@@ -91,7 +91,8 @@ export class TaskManager {
   /** Removes a bundle: its rootfs unmounted first, so the removal never reaches into a snapshot. */
   async removeBundle(bundle: string): Promise<void> {
     await unmountAll(join(bundle, 'rootfs')).catch(() => {});
-    await rm(bundle, { recursive: true, force: true });
+    // A handful of small files: synchronously (rm's recursive walk through the pool took ~1 ms).
+    rmSync(bundle, { recursive: true, force: true });
   }
 
   /**

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants } from 'node:fs';
-import { appendFile, readFile, rm } from 'node:fs/promises';
+import { accessSync, appendFileSync, closeSync, constants, readFileSync, rmSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { Socket } from 'node:net';
 import { delimiter, join } from 'node:path';
@@ -58,12 +57,19 @@ export async function invoke(
   const cmd = build(['--log', logPath, '--log-format', 'json', ...args]);
   try {
     const { code, stdout, stderr } = (!opts.childProcess && nativeSpawn() && (await runNative(cmd, opts.stdio))) || (await runChild(cmd, opts.stdio));
-    const log = await readFile(logPath, 'utf8').catch(() => '');
-    if (opts.appendLog && log) await appendFile(opts.appendLog, log);
+    // The log is a few lines: read, appended and removed synchronously (each a pool trip
+    // otherwise, on every runtime call's path).
+    let log = '';
+    try {
+      log = readFileSync(logPath, 'utf8');
+    } catch {
+      // the runtime wrote no log
+    }
+    if (opts.appendLog && log) appendFileSync(opts.appendLog, log);
     const error = lastError(log) ?? lastLine(stderr);
     return error === undefined ? { code, stdout } : { code, stdout, error };
   } finally {
-    await rm(logPath, { force: true });
+    rmSync(logPath, { force: true });
   }
 }
 
