@@ -23,16 +23,17 @@ export function codec<T>(typeName: string, impl: MessageImpl<T>): MessageCodec<T
       const w = spare ?? new Writer();
       spare = undefined;
       w.pos = 0;
+      // A writer that grew large is let go (its bytes returned as a view) rather than kept.
+      let keep = true;
       try {
         impl.write(w, topInit(init));
-        const keep = w.buf.length <= KEEP_WRITER;
-        const bytes = w.finish(keep);
-        if (keep) spare = w;
-        return bytes;
       } catch (err) {
-        if (w.buf.length <= KEEP_WRITER) spare = w;
         throw invalidArgument(`${typeName}: ${errorText(err)}`, { cause: err });
+      } finally {
+        keep = w.buf.length <= KEEP_WRITER;
+        if (keep) spare = w;
       }
+      return w.finish(keep);
     },
     decode(bytes: Uint8Array): T {
       try {

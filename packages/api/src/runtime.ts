@@ -1,6 +1,6 @@
 // What generated code builds on: the public types of codecs and services, `service()`, and
 // (re-exported below) the static codec machinery each generated message uses: `codec()`, the
-// Writer and Reader, the scalar types and the `create` helpers. Generated modules import it
+// scalar types and the `create` helpers. Generated modules import it
 // as `$`.
 
 /**
@@ -109,8 +109,5 @@ export function service<const P extends Record<string, MethodSpec>>(
 }
 
 export { codec } from './codec';
-export { Reader } from './reader';
-export { Writer } from './writer';
 export { bool, bytes, double, enumeration, fixed32, fixed64, float, int32, int64, sfixed32, sfixed64, sint32, sint64, string, uint32, uint64 } from './scalars';
-export type { Scalar } from './scalars';
 export { map, message, messageMap, messages, optional, repeated, scalar } from './create';

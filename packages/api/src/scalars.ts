@@ -107,10 +107,7 @@ function int64Kind(wireType: WireType, signed: boolean, write: (w: Writer, v: nu
     read,
     decoded: (v) => decoded64(v, signed),
     key: String,
-    fromKey: (name, key) => {
-      if (!/^-?\d+$/.test(key)) throw new ShapeError(`${name}: map key "${key}" is not an integer`);
-      return int64Init(name, key);
-    },
+    fromKey: int64Init,
   };
 }
 

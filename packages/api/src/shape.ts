@@ -37,8 +37,6 @@ export function arrayInit(name: string, value: unknown): readonly unknown[] {
 
 /** `value` as the object of a map field (keys are the map's keys); throws otherwise. */
 export function mapInit(name: string, value: unknown): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Map || value instanceof Uint8Array) {
-    throw wrongShape(name, 'an object', value);
-  }
-  return value as Record<string, unknown>;
+  if (value instanceof Map) throw wrongShape(name, 'an object', value);
+  return messageInit(name, value);
 }

@@ -31,7 +31,7 @@ export class Writer {
    * What was written, as a plain `Uint8Array`: a copy, or with `keep: false` (the writer is not
    * used again) a view of the buffer, saving the copy of a large message.
    */
-  finish(keep = true): Uint8Array {
+  finish(keep: boolean): Uint8Array {
     return keep ? this.buf.slice(0, this.pos) : this.buf.subarray(0, this.pos);
   }
 
