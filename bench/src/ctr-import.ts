@@ -14,9 +14,9 @@ export const ctrImportBenchmark: Benchmark = {
   iterations: 5,
   warmup: 1,
   async setup() {
-    const archive = await testImage('large', 'oci');
     const engines = await startBothEngines();
     if ('skip' in engines) return engines;
+    const archive = await testImage('large', 'oci');
     const { berthd, containerd } = engines;
     return {
       subject: {

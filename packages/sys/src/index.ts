@@ -196,14 +196,15 @@ export function reapPid(pid: number): ExitStatus | null {
 }
 
 /**
- * Starts `file` (a path) with `args` (argv, `args[0]` included) through posix_spawn, which glibc
- * runs without copying this process's memory: child_process forks, which costs a 50 MB process
- * ~2 ms per child. `stdio` gives the child's fds 0, 1 and 2 (null: /dev/null). The child starts
- * with every signal at its default and none blocked, this environment and working directory;
- * descriptors opened close-on-exec (all of Node's) do not reach it. The caller waits for it
- * (`pidfdOpen` + `waitPidfd`, which also reap it). Throws a SysError (`spawn`, e.g. ENOENT).
+ * Starts `file` (a path) with `args` (argv, `args[0]` included) as a clone(CLONE_VM|CLONE_VFORK)
+ * child that execs at once: no copy of this process's memory (child_process forks, which costs a
+ * 50 MB process ~2 ms per child). `stdio` gives the child's fds 0, 1 and 2 (null: /dev/null).
+ * The child starts with every signal at its default and none blocked, this environment and
+ * working directory; descriptors opened close-on-exec (all of Node's) do not reach it. Returns
+ * its pid and a pidfd (close-on-exec) made with it: the caller waits through `waitPidfd`, which
+ * reaps it, and closes the pidfd. Throws a SysError (`spawn`, e.g. ENOENT).
  */
-export function spawnProcess(file: string, args: string[], stdio: [number | null, number | null, number | null]): number {
+export function spawnProcess(file: string, args: string[], stdio: [number | null, number | null, number | null]): { pid: number; pidfd: number } {
   return (binding ?? loadSys()).spawn(file, args, stdio);
 }
 

@@ -76,7 +76,7 @@ static void free_strings(char **v, uint32_t n) {
   free(v);
 }
 
-/* spawn(file, argv, [fd0, fd1, fd2]) → pid. argv[0] is the program name the child sees. */
+/* spawn(file, argv, [fd0, fd1, fd2]) → {pid, pidfd}. argv[0] is the program name the child sees. */
 static napi_value js_spawn(napi_env env, napi_callback_info info) {
   napi_value argv[3], out;
   char *file = NULL;
@@ -151,7 +151,8 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t pid = clone(child_main, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &ca);
+  int pidfd = -1; /* CLONE_PIDFD: the child's pidfd (close-on-exec), with no window in which it could be reaped first */
+  pid_t pid = clone(child_main, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &ca, &pidfd);
   int clone_err = errno;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   close(ep[1]);
@@ -167,11 +168,16 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
   if (n == (ssize_t)sizeof child_err) {
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
     }
+    close(pidfd);
     sys_throw_errno(env, child_err, "spawn", file, NULL, NULL);
     goto done;
   }
-  if (napi_create_int32(env, pid, &out) != napi_ok) {
-    sys_throw_napi_failure(env, "napi_create_int32");
+  napi_value v;
+  if (napi_create_object(env, &out) != napi_ok || napi_create_int32(env, pid, &v) != napi_ok ||
+      napi_set_named_property(env, out, "pid", v) != napi_ok || napi_create_int32(env, pidfd, &v) != napi_ok ||
+      napi_set_named_property(env, out, "pidfd", v) != napi_ok) {
+    close(pidfd); /* the child stays a zombie: nothing can be done without its pidfd here */
+    sys_throw_napi_failure(env, "spawn result");
     goto done;
   }
   ret = out;

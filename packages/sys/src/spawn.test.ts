@@ -1,17 +1,16 @@
 import { closeSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { pidfdOpen, pipe, spawnProcess, waitPidfd } from './index.js';
+import { pipe, spawnProcess, waitPidfd } from './index.js';
 
 /** Runs `sh -c script` through spawnProcess with stdout (and stderr) to a pipe; the exit status and the output. */
 async function run(script: string, stdin: number | null = null): Promise<{ exitCode: number; out: string }> {
   const [r, w] = pipe();
-  let pid: number;
+  let pidfd: number;
   try {
-    pid = spawnProcess('/bin/sh', ['sh', '-c', script, 'name-zero'], [stdin, w, w]);
+    ({ pidfd } = spawnProcess('/bin/sh', ['sh', '-c', script, 'name-zero'], [stdin, w, w]));
   } finally {
     closeSync(w);
   }
-  const pidfd = pidfdOpen(pid);
   try {
     const status = await waitPidfd(pidfd);
     const out = readFileSync(r, 'utf8'); // the child is gone: the pipe is at EOF after its output
@@ -22,7 +21,7 @@ async function run(script: string, stdin: number | null = null): Promise<{ exitC
   }
 }
 
-describe('spawnProcess (posix_spawn)', () => {
+describe('spawnProcess (a vfork-like clone)', () => {
   it('runs the program with its argv and stdio, and the caller reaps its exit status', async () => {
     expect(await run('echo "$0 $1"; echo err >&2; exit 3')).toEqual({ exitCode: 3, out: 'name-zero \nerr\n' });
   });

@@ -2,7 +2,7 @@
  * @berth/sys: the few Linux calls Node lacks, as a plain-C N-API addon.
  * This file: module setup, device numbers, mknod, the child-subreaper prctl, posix_fadvise and fallocate.
  * mount.c: mount/umount; overlay.c: overlayfs; xattr.c: extended attributes; proc.c: pidfds and reaping;
- * io.c: pipes, ptys, window sizes and fd passing over unix sockets; spawn.c: posix_spawn.
+ * io.c: pipes, ptys, window sizes and fd passing over unix sockets; spawn.c: starting a program without forking this process.
  */
 #include "common.h"
 

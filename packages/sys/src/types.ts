@@ -163,8 +163,8 @@ export interface Sys {
   reapPid(pid: number): ExitStatus | null;
   /** pipe2(O_CLOEXEC): a blocking pipe, both ends close-on-exec. Close them with fs.closeSync. */
   pipe(): [readFd: number, writeFd: number];
-  /** posix_spawn(3) of `file` with `args` (argv, its [0] included) and the child's fds 0–2 (null: /dev/null); returns the pid. */
-  spawn(file: string, args: string[], stdio: [number | null, number | null, number | null]): number;
+  /** Starts `file` with `args` (argv, its [0] included) and the child's fds 0–2 (null: /dev/null), as a vfork-like clone; its pid and a pidfd for it. */
+  spawn(file: string, args: string[], stdio: [number | null, number | null, number | null]): { pid: number; pidfd: number };
   /**
    * A new pseudo-terminal: posix_openpt, grantpt, unlockpt, then the slave opened by its
    * ptsname. Both fds are O_NOCTTY (never becomes this process's controlling terminal) and

@@ -88,9 +88,12 @@ export class TaskManager {
     }
   }
 
-  /** Removes a bundle: its rootfs unmounted first, so the removal never reaches into a snapshot. */
+  /**
+   * Removes a bundle: its rootfs unmounted first, so the removal never reaches into a snapshot
+   * (a rootfs that cannot be unmounted fails the call and the bundle stays).
+   */
   async removeBundle(bundle: string): Promise<void> {
-    await unmountAll(join(bundle, 'rootfs')).catch(() => {});
+    await unmountAll(join(bundle, 'rootfs'));
     // A handful of small files: synchronously (rm's recursive walk through the pool took ~1 ms).
     rmSync(bundle, { recursive: true, force: true });
   }

@@ -182,7 +182,7 @@ export function tasksImpl(ctx: EngineContext, opts: TasksOptions = {}): GrpcServ
         } catch (err) {
           // The shim undid its own part (mounts, runtime state); the bundle is ours to remove.
           // (An AlreadyExists from the shim means another Create won the race: its bundle is not ours.)
-          if (!isAlreadyExists(err)) await removeBundle(bundle);
+          if (!isAlreadyExists(err)) await removeBundle(bundle).catch(() => {});
           throw err;
         }
       });

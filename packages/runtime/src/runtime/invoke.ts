@@ -5,7 +5,7 @@ import { constants as osConstants, tmpdir } from 'node:os';
 import { Socket } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { alreadyExists, failedPrecondition, notFound, unavailable, type BerthError } from '@berth/errdefs';
-import { loadSys, pidfdOpen, pipe, spawnProcess, waitPidfd } from '@berth/sys';
+import { loadSys, pipe, spawnProcess, waitPidfd } from '@berth/sys';
 import type { Stdio } from './types';
 
 /** The outcome of one runtime invocation that did not fail to start. */
@@ -56,7 +56,7 @@ export async function invoke(
   const logPath = join(tmpdir(), `berth-runtime-${process.pid}-${++seq}-${randomBytes(4).toString('hex')}.log`);
   const cmd = build(['--log', logPath, '--log-format', 'json', ...args]);
   try {
-    const { code, stdout, stderr } = (!opts.childProcess && nativeSpawn() && (await runNative(cmd, opts.stdio))) || (await runChild(cmd, opts.stdio));
+    const { code, stdout, stderr } = !opts.childProcess && nativeSpawn() ? await runNative(cmd, opts.stdio) : await runChild(cmd, opts.stdio);
     // The log is a few lines: read, appended and removed synchronously (each a pool trip
     // otherwise, on every runtime call's path).
     let log = '';
@@ -80,13 +80,12 @@ interface Ran {
   stderr: string;
 }
 
-/** Whether @berth/sys's spawn can be used (its addon is built); decided once. */
+/** Whether @berth/sys's spawn can be used (its addon is built, and recent enough to have it); decided once. */
 let native: boolean | undefined;
 function nativeSpawn(): boolean {
   if (native === undefined) {
     try {
-      loadSys();
-      native = true;
+      native = typeof loadSys().spawn === 'function';
     } catch {
       native = false;
     }
@@ -96,37 +95,40 @@ function nativeSpawn(): boolean {
 
 /**
  * The command through @berth/sys's spawn (no fork of this process, see spawn.c), reaped through
- * a pidfd. With `stdio`, the child's fds 0–2 are those and nothing is captured; without, stdin
- * is /dev/null and stdout/stderr are read until every holder has closed them. Undefined when
- * the program cannot be started here (so that child_process reports it as usual).
+ * its pidfd. With `stdio`, the child's fds 0–2 are those and nothing is captured; without, stdin
+ * is /dev/null and stdout/stderr are read until every holder has closed them. Unavailable when
+ * the program does not exist.
  */
-async function runNative(cmd: { file: string; args: string[] }, stdio: Stdio | undefined): Promise<Ran | undefined> {
-  let file: string;
+async function runNative(cmd: { file: string; args: string[] }, stdio: Stdio | undefined): Promise<Ran> {
+  const file = resolveBinaryCached(cmd.file);
+  const opened: number[] = [];
+  const pipeEnds = (): [number, number] => {
+    const p = pipe();
+    opened.push(...p);
+    return p;
+  };
+  let child: { pid: number; pidfd: number };
+  let out: [number, number] | undefined;
+  let err: [number, number] | undefined;
   try {
-    file = resolveBinaryCached(cmd.file);
-  } catch {
-    return undefined;
-  }
-  const out = stdio ? undefined : pipe();
-  const err = stdio ? undefined : pipe();
-  const fds: [number | null, number | null, number | null] = stdio
-    ? (stdio.map((t, i) => (t === 'ignore' ? null : t === 'inherit' ? i : t)) as [number | null, number | null, number | null])
-    : [null, out![1], err![1]];
-  let pid: number;
-  try {
-    pid = spawnProcess(file, [cmd.file, ...cmd.args], fds);
+    if (!stdio) {
+      out = pipeEnds();
+      err = pipeEnds();
+    }
+    const fds: [number | null, number | null, number | null] = stdio
+      ? (stdio.map((t, i) => (t === 'ignore' ? null : t === 'inherit' ? i : t)) as [number | null, number | null, number | null])
+      : [null, out![1], err![1]];
+    child = spawnProcess(file, [cmd.file, ...cmd.args], fds);
   } catch (e) {
-    if (out) closeSync(out[0]);
-    if (err) closeSync(err[0]);
+    for (const fd of opened) closeSync(fd);
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw unavailable(`runtime ${cmd.file}: executable not found`, { cause: e });
     throw e;
-  } finally {
-    if (out) closeSync(out[1]);
-    if (err) closeSync(err[1]);
   }
-  const pidfd = pidfdOpen(pid);
+  // The child has its own copies of the write ends; the read ends go to readPipe, which closes them.
+  if (out) closeSync(out[1]);
+  if (err) closeSync(err[1]);
   const [status, stdout, stderr] = await Promise.all([
-    waitPidfd(pidfd).finally(() => closeSync(pidfd)),
+    waitPidfd(child.pidfd).finally(() => closeSync(child.pidfd)),
     out ? readPipe(out[0]) : '',
     err ? readPipe(err[0], 8192) : '',
   ]);

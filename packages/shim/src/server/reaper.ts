@@ -11,11 +11,11 @@ import { isSysError, pidfdOpen, reapPid, setChildSubreaper, waitPidfd, type Exit
  *   of its own, which reaps it and hands back its status.
  * - orphans nobody watches: reaped by a scan on SIGCHLD, so no zombie is left behind.
  *
- * The scan must not steal the exit of a child that `child_process` (the runtime invocations)
- * or a watch is about to collect, so it only reaps zombies that are not watched, and only while
- * no runtime invocation is in flight (`track`): a runtime call that ends has been reaped by
- * libuv before its promise settles, and a pid the call produced is watched before the call
- * counts as finished.
+ * The scan must not steal the exit of a child that a runtime invocation (reaped through its
+ * pidfd, or by libuv when it went through `child_process`) or a watch is about to collect, so it
+ * only reaps zombies that are not watched, and only while no runtime invocation is in flight
+ * (`track`): a runtime call that ends has been reaped before its promise settles, and a pid the
+ * call produced is watched before the call counts as finished.
  */
 export class Reaper {
   private readonly watched = new Set<number>();
@@ -64,8 +64,8 @@ export class Reaper {
   }
 
   /**
-   * `runtime` with every call tracked (see `track`): each call spawns the runtime binary through
-   * `child_process`, whose exit libuv must reap itself.
+   * `runtime` with every call tracked (see `track`): each call spawns the runtime binary, whose
+   * exit that call must reap itself.
    */
   tracked<T extends object>(runtime: T): T {
     return new Proxy(runtime, {

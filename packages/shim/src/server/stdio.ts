@@ -210,8 +210,10 @@ export class ProcessIO {
     return s;
   }
 
-  /** Opens a FIFO for reading without waiting for a writer (created when missing). */
-  /** The stdin FIFO's read end, and the shim's own write end (`stdinHold`) that keeps it from EOF. */
+  /**
+   * The stdin FIFO's read end, opened without waiting for a writer (the FIFO is made when
+   * missing), and the shim's own write end (`stdinHold`) that keeps it from EOF.
+   */
   private openFifoReader(path: string): number {
     ensureFifo(path);
     const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);

@@ -146,8 +146,7 @@ export class TaskService {
     }
     if (proc.status === 'created') {
       // Never started: the runtime kills the waiting init; the reaper records it (137).
-      container.runtimeDeleted ??= container.runtime.delete(container.id, { force: true }).catch(ignoreNotFound);
-      await container.runtimeDeleted;
+      await this.deleteInRuntime(container);
       await proc.exited;
     }
     const exit = proc.exit!;
@@ -179,7 +178,7 @@ export class TaskService {
     const container = this.container(req.id);
     const proc = this.process(container, req.execId);
     if (proc.isInit) {
-      if (proc.status === 'stopped' && (!req.all || container.runtimeDeleted)) throw notFound(`${describe(proc)}: process already finished`);
+      if (proc.status === 'stopped') throw notFound(`${describe(proc)}: process already finished`);
       await container.runtime.kill(container.id, req.signal, { all: req.all });
       return;
     }
@@ -288,30 +287,30 @@ export class TaskService {
       process.stderr.write(`berth-shim: cannot record the exit of ${describe(proc)}: ${(err as Error).message}\n`);
     }
     proc.markExited(record);
-    if (proc.isInit && this.containers.get(container.id) === container) container.runtimeDeleted ??= this.deleteInRuntime(container);
+    if (proc.isInit && this.containers.get(container.id) === container) {
+      this.deleteInRuntime(container).catch((err: unknown) => {
+        process.stderr.write(`berth-shim: delete task ${container.id} in the runtime: ${(err as Error).message}\n`);
+      });
+    }
   }
 
   /**
-   * The runtime's `delete --force`: its cgroups and state go, and any process left in it (a
-   * container sharing the host's pid namespace) is killed, as containerd's shim kills them all
-   * when the init exits. Started at the init's exit rather than at the client's Delete, so
-   * that Delete only waits for what is left of it. Never rejects.
+   * The runtime's `delete --force`, once per container (`runtimeDeleted`): its cgroups and state
+   * go, and any process left in it (a container sharing the host's pid namespace) is killed, as
+   * containerd's shim kills them all when the init exits. Started at the init's exit rather than
+   * at the client's Delete, so that Delete only waits for what is left of it. Rejects with the
+   * runtime's error (NotFound is fine).
    */
   private deleteInRuntime(container: ShimContainer): Promise<void> {
-    return container.runtime.delete(container.id, { force: true }).then(
-      () => {},
-      (err: unknown) => {
-        if (!isNotFound(err)) process.stderr.write(`berth-shim: delete task ${container.id} in the runtime: ${(err as Error).message}\n`);
-      },
-    );
+    return (container.runtimeDeleted ??= container.runtime.delete(container.id, { force: true }).catch(ignoreNotFound));
   }
 
   /** Removes a container: runtime state, rootfs mount, stdio, files the shim wrote. */
   private async discard(container: ShimContainer): Promise<void> {
     const { bundle, id } = container;
     try {
-      if (container.runtimeDeleted) await container.runtimeDeleted;
-      else await container.runtime.delete(id, { force: true }).catch(ignoreNotFound);
+      // A delete that failed at the exit is tried once more, and its error is Delete's.
+      await this.deleteInRuntime(container).catch(() => container.runtime.delete(id, { force: true }).catch(ignoreNotFound));
       if (container.init.pid > 0 && !container.init.exit) await container.init.exited;
       if (container.rootfsMounted) await unmountAll(join(bundle, 'rootfs'));
     } finally {
