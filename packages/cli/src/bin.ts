@@ -12,11 +12,11 @@
  * written is ignored: the command runs the same, only slower. `BERTH_NO_COMPILE_CACHE=1` turns
  * it off.
  */
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
+import { cacheRoot, readCacheFile, writeCacheFile } from './cache-files';
 
 interface Main {
   berthMain(argv: string[]): Promise<number>;
@@ -38,43 +38,22 @@ function cachePath(command: string): string | undefined {
   if (process.env.BERTH_NO_COMPILE_CACHE) return undefined;
   try {
     const { size, mtimeMs } = statSync(bundle);
-    const dir = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'berth', `v8-${process.version}`);
+    const dir = join(cacheRoot(), `v8-${process.version}`);
     return join(dir, `${command.replace(/[^a-z_-]/gi, '_')}-${size}-${Math.floor(mtimeMs)}.cache`);
   } catch {
     return undefined;
   }
 }
 
-function readCache(path: string | undefined): Buffer | undefined {
-  if (!path) return undefined;
-  try {
-    return readFileSync(path);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Writes the cache next to its final name, then renames it: readers never see half a file. */
-function writeCache(path: string, data: Buffer): void {
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch {
-    // A read-only home or a full disk: run without a cache.
-  }
-}
-
 function load(command: string): { main: Main; save: () => void } {
   const source = readFileSync(bundle, 'utf8');
   const path = cachePath(command);
-  const cachedData = readCache(path);
+  const cachedData = path ? readCacheFile(path) : undefined;
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: bundle, ...(cachedData ? { cachedData } : {}) });
   const module = { exports: {} as Main };
   (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
   const fresh = !cachedData || script.cachedDataRejected === true;
-  return { main: module.exports, save: () => (path && fresh ? writeCache(path, script.createCachedData()) : undefined) };
+  return { main: module.exports, save: () => (path && fresh ? writeCacheFile(path, script.createCachedData()) : undefined) };
 }
 
 async function run(): Promise<never> {

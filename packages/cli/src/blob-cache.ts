@@ -1,15 +1,9 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { BlobCache } from '@berth/client';
+import { cacheRoot, readCacheFile, writeCacheFile } from './cache-files';
 
 /** The largest blob kept: manifests, indexes and configs are a few kB. */
 const MAX_BLOB = 1 << 20;
-
-/** `$XDG_CACHE_HOME/berth` (or `~/.cache/berth`): this user's berth cache (the launcher keeps its code cache there too). */
-export function cacheRoot(): string {
-  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'berth');
-}
 
 /**
  * The manifests and configs of the images this user ran, by digest, under
@@ -26,24 +20,11 @@ export function fileBlobCache(root = join(cacheRoot(), 'blobs')): BlobCache {
   return {
     get(digest) {
       const path = pathOf(digest);
-      if (!path) return undefined;
-      try {
-        return readFileSync(path);
-      } catch {
-        return undefined;
-      }
+      return path ? readCacheFile(path) : undefined;
     },
     set(digest, blob) {
       const path = pathOf(digest);
-      if (!path || blob.length > MAX_BLOB) return;
-      try {
-        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-        const tmp = `${path}.${process.pid}.tmp`;
-        writeFileSync(tmp, blob, { mode: 0o600 });
-        renameSync(tmp, path);
-      } catch {
-        // a read-only home or a full disk: the next run reads from berthd again
-      }
+      if (path && blob.length <= MAX_BLOB) writeCacheFile(path, blob);
     },
   };
 }

@@ -31,7 +31,11 @@ export async function startDetached(ctx: Ctx, c: ContainerRecord, opts: { remove
   let stdin = '';
   if (c.labels[OPEN_STDIN_LABEL] === 'true') {
     stdin = join(dir, 'stdin');
-    if (!existsSync(stdin)) lazy.childProcess.execFileSync('mkfifo', ['-m', '600', stdin]);
+    if (!existsSync(stdin)) {
+      const mkfifo = nativeMkfifo();
+      if (mkfifo) mkfifo(stdin, 0o600);
+      else lazy.childProcess.execFileSync('mkfifo', ['-m', '600', stdin]);
+    }
   }
   const rootfs = opts.mounts ?? (await new SnapshotsClient(ctx.conn, c.snapshotter || 'overlayfs').mounts(c.snapshotKey));
   const stdio = { stdin, stdout: `file://${logs.stdout}`, stderr: terminal ? '' : `file://${logs.stderr}`, terminal };

@@ -23,7 +23,7 @@ export interface FifoOptions {
  * `root` holding `<id>-stdin`, `<id>-stdout`, `<id>-stderr` (mode 0600, made with coreutils'
  * `mkfifo`, which Node lacks).
  *
- * Use: `create` → pass `stdio` to Tasks.Create/Exec → `open()` → Start → … → Wait →
+ * Use: `make` → pass `stdio` to Tasks.Create/Exec → `open()` → Start → … → Wait →
  * `drain()` → `close()`. The read ends are opened non-blocking before the task exists, so
  * the shim's write-open never blocks; stdin's write end is opened after Create/Exec, once the
  * shim reads it.
@@ -42,30 +42,19 @@ export class FifoSet {
     this.stdio = stdio;
   }
 
-  /** Makes the FIFOs and opens their read ends. */
-  static create(root: string, id: string, opts: FifoOptions = {}): FifoSet {
-    const { dir, stdio, fifos } = FifoSet.#paths(root, id, opts);
-    try {
-      lazy.childProcess.execFileSync('mkfifo', ['-m', '600', ...fifos], { stdio: ['ignore', 'ignore', 'pipe'] });
-    } catch (err) {
-      rmSync(dir, { recursive: true, force: true });
-      throw err;
-    }
-    return FifoSet.#opened(dir, stdio);
-  }
-
   /**
-   * `create` without blocking the event loop while `mkfifo` runs: a caller starts it first and
-   * makes its other calls meanwhile.
+   * Makes the FIFOs (with `opts.mkfifo`, else the `mkfifo` command, without blocking the event
+   * loop: a caller can start it first and make its other calls meanwhile) and opens their read ends.
    */
   static async make(root: string, id: string, opts: FifoOptions = {}): Promise<FifoSet> {
     const { dir, stdio, fifos } = FifoSet.#paths(root, id, opts);
     try {
       if (opts.mkfifo) for (const fifo of fifos) opts.mkfifo(fifo, 0o600);
-      else
+      else {
         await new Promise<void>((resolve, reject) =>
-        lazy.childProcess.execFile('mkfifo', ['-m', '600', ...fifos], (err, _stdout, stderr) => (err ? reject(new Error(`mkfifo: ${stderr.trim() || err.message}`)) : resolve())),
-      );
+          lazy.childProcess.execFile('mkfifo', ['-m', '600', ...fifos], (err, _stdout, stderr) => (err ? reject(new Error(`mkfifo: ${stderr.trim() || err.message}`)) : resolve())),
+        );
+      }
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
       throw err;

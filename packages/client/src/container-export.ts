@@ -1,11 +1,11 @@
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Label, MediaType } from '@berth/spec';
+import { MediaType } from '@berth/spec';
 import type { Connection } from './connection';
-import { ContainersClient } from './containers-client';
+import { ContainersClient, type ContainerRecord } from './containers-client';
 import { ContentClient } from './content-client';
 import { DiffClient, readOnlyView } from './diff-client';
-import { LeasesClient } from './leases-client';
+import { expiringLeaseLabels, LeasesClient } from './leases-client';
 import { SnapshotsClient } from './snapshots-client';
 
 /** Options of `exportContainer`. */
@@ -24,14 +24,15 @@ export interface ExportContainerOptions {
  * out with Content.Read, then the lease is deleted and the blob is garbage. `out` is ended on
  * success. NotFound for an unknown container or a container without a snapshot.
  */
-export async function exportContainer(conn: Connection, id: string, out: Writable, opts: ExportContainerOptions = {}): Promise<void> {
+export async function exportContainer(conn: Connection, container: string | ContainerRecord, out: Writable, opts: ExportContainerOptions = {}): Promise<void> {
   const call = opts.signal ? { signal: opts.signal } : {};
-  const container = await new ContainersClient(conn).get(id, call);
+  const c = typeof container === 'string' ? await new ContainersClient(conn).get(container, call) : container;
+  const id = c.id;
   const leases = new LeasesClient(conn);
-  const lease = await leases.create({ labels: { [Label.GcExpire]: new Date(Date.now() + 3600_000).toISOString() }, ...call });
+  const lease = await leases.create({ labels: expiringLeaseLabels(), ...call });
   const leased = conn.with({ lease: lease.id });
   try {
-    const mounts = await new SnapshotsClient(leased, container.snapshotter || 'overlayfs').mounts(container.snapshotKey, call);
+    const mounts = await new SnapshotsClient(leased, c.snapshotter || 'overlayfs').mounts(c.snapshotKey, call);
     const layer = await new DiffClient(leased).diff([], readOnlyView(mounts), { mediaType: MediaType.OciLayer, ref: `export-${id}-${Date.now()}`, ...call });
     const reader = await new ContentClient(leased).readerAt(layer, call);
     try {

@@ -9,7 +9,7 @@ import { ContentClient } from './content-client';
 import { readSnapshotFiles } from './image-files';
 import { ImagesClient, type ImageRecord } from './images-client';
 import { resolveImage, type BlobCache, type ResolvedImage } from './image-content';
-import { LeasesClient } from './leases-client';
+import { expiringLeaseLabels, LeasesClient, newLeaseId } from './leases-client';
 import { specFromImage, resolveUser, type SpecOptions } from './oci-spec';
 import { SnapshotsClient } from './snapshots-client';
 import type { SnapshotMount } from './snapshots-types';
@@ -52,16 +52,6 @@ export interface CreatedContainer {
   image: ResolvedImage;
   /** The mounts of the container's new snapshot (what Tasks.Create takes as its rootfs). */
   mounts: SnapshotMount[];
-}
-
-/** A lease id for one operation: `berth-<time>-<random>`, made here so that creating it need not come first. */
-export function newLeaseId(): string {
-  return `berth-${Date.now().toString(36)}-${randomHex(6)}`;
-}
-
-/** The labels of a short-lived lease: the collector drops it after an hour if its owner died. */
-export function expiringLeaseLabels(ms = 3600_000): Record<string, string> {
-  return { [Label.GcExpire]: new Date(Date.now() + ms).toISOString() };
 }
 
 /**
@@ -188,7 +178,7 @@ export async function runContainer(conn: Connection, opts: RunContainerOptions):
   const { container, mounts } = await createContainer(conn, opts);
   const id = container.id;
   const tasks = new TasksClient(conn);
-  const fifos = FifoSet.create(opts.fifoDir ?? '/run/berth/fifo', id, { stdin: opts.stdin !== undefined });
+  const fifos = await FifoSet.make(opts.fifoDir ?? '/run/berth/fifo', id, { stdin: opts.stdin !== undefined });
   try {
     await tasks.create(id, mounts, fifos.stdio);
     const sink = (s: NodeJS.WritableStream | undefined) => (s ?? new Writable({ write: (_c, _e, cb) => cb() })) as Writable;

@@ -2,13 +2,12 @@ import { once } from 'node:events';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { dataLoss, isNotFound, notFound } from '@berth/errdefs';
-import { MediaType, familiarString, parseReference, type Descriptor, type Digest, type Platform } from '@berth/spec';
+import { MediaType, createDigester, digestAlgorithm, familiarString, parseReference, type Descriptor, type Digest, type Platform } from '@berth/spec';
 import { pack as createPack, type Pack } from 'tar-stream';
 import type { Connection } from './connection';
 import { ContentClient } from './content-client';
 import { resolveImage } from './image-content';
 import { ImagesClient } from './images-client';
-import { lazy } from './lazy-node';
 
 /** The annotation containerd puts an image's full name in. */
 const ANNOTATION_IMAGE_NAME = 'io.containerd.image.name';
@@ -156,12 +155,12 @@ async function copyBlob(content: ContentClient, desc: Descriptor, sink: Sink, si
   const reader = await content.readerAt(desc, signal ? { signal } : {});
   try {
     if (reader.size !== desc.size) throw dataLoss(`blob ${desc.digest}: ${reader.size} bytes in the store, descriptor says ${desc.size}`);
-    const hash = lazy.crypto.createHash(desc.digest.slice(0, desc.digest.indexOf(':')));
+    const digester = createDigester(digestAlgorithm(desc.digest));
     for await (const chunk of reader.createReadStream(signal ? { signal } : {})) {
-      hash.update(chunk as Buffer);
+      digester.update(chunk as Buffer);
       if (!sink.write(chunk)) await once(sink, 'drain');
     }
-    const got = `${desc.digest.slice(0, desc.digest.indexOf(':'))}:${hash.digest('hex')}`;
+    const got = digester.digest();
     if (got !== desc.digest) throw dataLoss(`blob ${desc.digest}: content read back has digest ${got}`);
   } finally {
     await reader.close();

@@ -121,7 +121,6 @@ export class GrpcCall<Req, Res> extends EventEmitter {
   #status: CallStatus | undefined;
   #received: CallStatus | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #streamError: Error | undefined;
 
   /** A call that failed before it started (the channel was closed). */
   static failed<Req, Res>(status: CallStatus): GrpcCall<Req, Res> {
@@ -160,7 +159,7 @@ export class GrpcCall<Req, Res> extends EventEmitter {
       try {
         messages = this.#parser.push(chunk);
       } catch (err) {
-        return this.#abort((err as GrpcStatusError).code === undefined ? localStatus(GrpcCode.INTERNAL, String(err)) : statusFromError(err as GrpcStatusError));
+        return this.#abort(statusFromError(err as GrpcStatusError)); // the parser throws only those
       }
       for (const bytes of messages) {
         let message: Res;
@@ -176,9 +175,9 @@ export class GrpcCall<Req, Res> extends EventEmitter {
     stream.on('trailers', (trailers) => {
       this.#received = statusOf(trailers) ?? localStatus(GrpcCode.UNKNOWN, 'no status received');
     });
-    // The outcome is decided at 'close'; a connection that failed shows here first, as the
-    // `cause` of the pending stream's cancellation.
-    stream.on('error', (err: Error & { cause?: unknown }) => (this.#streamError = err.cause instanceof Error ? err.cause : err));
+    // The outcome is decided at 'end' or 'close' (a failed connection is the session's lastError).
+    stream.on('error', () => {});
+    stream.on('drain', () => this.emit('drain'));
     // The server's side ended (after its last message was read): the call ends with the status
     // it sent, even while our side is still open (a Write the server refused), which is then
     // closed too.
@@ -206,9 +205,7 @@ export class GrpcCall<Req, Res> extends EventEmitter {
       if (callback) process.nextTick(callback);
       return false;
     }
-    const more = this.#stream.write(frameMessage(bytes), callback);
-    if (!more) this.#stream.once('drain', () => this.emit('drain'));
-    return more;
+    return this.#stream.write(frameMessage(bytes), callback);
   }
 
   /** Half-closes the call (the server sees the end of the requests), optionally after one last message. */
@@ -240,7 +237,7 @@ export class GrpcCall<Req, Res> extends EventEmitter {
   }
 
   #closedWithoutStatus(stream: H2Stream): CallStatus {
-    const connection = this.#connectionError() ?? (isSystemError(this.#streamError) ? this.#streamError : undefined);
+    const connection = this.#connectionError();
     if (connection) return localStatus(GrpcCode.UNAVAILABLE, `No connection established. Last error: ${connection.message}`);
     if (stream.rstCode === H2Code.REFUSED_STREAM) return localStatus(GrpcCode.UNAVAILABLE, 'the server refused the stream');
     if (stream.rstCode === H2Code.CANCEL) return localStatus(GrpcCode.CANCELLED, 'the call was cancelled');
@@ -260,10 +257,4 @@ export class GrpcCall<Req, Res> extends EventEmitter {
 
 function statusFromError(err: GrpcStatusError): CallStatus {
   return { code: err.code, details: err.details, metadata: err.metadata };
-}
-
-/** An error of the socket (connect ENOENT, ECONNREFUSED, ECONNRESET, EPIPE…), not of HTTP/2. */
-function isSystemError(err: Error | undefined): err is Error {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && /^E[A-Z]+$/.test(code);
 }

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { isAlreadyExists, notFound, invalidArgument } from '@berth/errdefs';
 import {
   chainIds,
+  createDigester,
   defaultPlatform,
   isIndexMediaType,
   isManifestMediaType,
@@ -16,7 +17,6 @@ import {
   type Platform,
 } from '@berth/spec';
 import type { ContentClient } from './content-client';
-import { lazy } from './lazy-node';
 
 /** An image resolved for one platform: its manifest, config and layers' chain IDs. */
 export interface ResolvedImage {
@@ -81,19 +81,20 @@ export async function resolveImage(content: ContentClient, target: Descriptor, p
 
 /** The sha256 digest and size of a local file (or of a byte range of it). */
 export async function digestFile(path: string, start = 0, size?: number): Promise<{ digest: Digest; size: number }> {
-  const hash = lazy.crypto.createHash('sha256');
+  const digester = createDigester();
   let n = 0;
   const stream = createReadStream(path, size === undefined ? { start } : { start, end: start + size - 1 });
   for await (const chunk of stream) {
-    hash.update(chunk as Buffer);
+    digester.update(chunk as Buffer);
     n += (chunk as Buffer).length;
   }
-  return { digest: `sha256:${hash.digest('hex')}` as Digest, size: n };
+  return { digest: digester.digest(), size: n };
 }
 
 /**
  * Writes a blob of known digest and size into the content store from `source` (called only when
- * the store does not have it). Returns false when the blob was already committed.
+ * the store does not have it), with `labels`. Returns false when the blob was already committed;
+ * its `labels` are then set on it (Content.Update) so that it holds what it references.
  */
 export async function writeBlob(
   content: ContentClient,
@@ -102,11 +103,15 @@ export async function writeBlob(
   source: () => AsyncIterable<Uint8Array>,
   labels?: Record<string, string>,
 ): Promise<boolean> {
+  const existed = async (): Promise<false> => {
+    if (labels) await content.update({ digest: desc.digest, labels }, Object.keys(labels).map((k) => `labels.${k}`));
+    return false;
+  };
   let writer;
   try {
     writer = await content.writer({ ref, total: desc.size, expected: desc.digest });
   } catch (err) {
-    if (isAlreadyExists(err)) return false;
+    if (isAlreadyExists(err)) return existed();
     throw err;
   }
   try {
@@ -117,7 +122,7 @@ export async function writeBlob(
     return true;
   } catch (err) {
     await writer.close().catch(() => {});
-    if (isAlreadyExists(err)) return false;
+    if (isAlreadyExists(err)) return existed();
     throw err;
   }
 }

@@ -3,6 +3,7 @@ import { invalidArgument } from '@berth/errdefs';
 import {
   Label,
   MediaType,
+  digestOf,
   gcRefContentLayer,
   gcRefContentManifest,
   isIndexMediaType,
@@ -16,10 +17,9 @@ import type { Connection } from './connection';
 import { ContentClient } from './content-client';
 import { ImagesClient, type ImageRecord } from './images-client';
 import { digestFile, readBlob, writeBlob } from './image-content';
-import { LeasesClient } from './leases-client';
+import { expiringLeaseLabels, LeasesClient } from './leases-client';
 import { indexTar, type TarFile } from './tar-index';
 import { unpackImage } from './unpack';
-import { lazy } from './lazy-node';
 
 /** Options of `importArchive`. */
 export interface ImportOptions {
@@ -55,8 +55,7 @@ export interface ImportProgress {
 export async function importArchive(conn: Connection, path: string, opts: ImportOptions = {}): Promise<ImageRecord[]> {
   const files = await indexTar(path);
   const leases = new LeasesClient(conn);
-  const expire = new Date(Date.now() + 3600_000).toISOString();
-  const lease = await leases.create({ labels: { [Label.GcExpire]: expire } });
+  const lease = await leases.create({ labels: expiringLeaseLabels() });
   const leased = conn.with({ lease: lease.id });
   try {
     const content = new ContentClient(leased);
@@ -103,7 +102,6 @@ async function putFile(
   const source = () => (f.size === 0 ? (async function* () {})() : counted(createReadStream(path, { start: f.offset, end: f.offset + f.size - 1 }), (n) => report('loading', n)));
   const wrote = await writeBlob(content, `tar-${f.name}`, desc, source, labels);
   report(wrote ? 'loaded' : 'exists', desc.size);
-  if (!wrote && labels) await content.update({ digest: desc.digest, labels }, Object.keys(labels).map((k) => `labels.${k}`));
   return desc;
 }
 
@@ -193,11 +191,10 @@ async function importDocker(content: ContentClient, path: string, files: Map<str
     );
     const labels: Record<string, string> = { [Label.GcRefContentConfig]: config.digest };
     for (const [i, l] of layers.entries()) labels[gcRefContentLayer(i)] = l.digest;
-    const digest = `sha256:${lazy.crypto.createHash('sha256').update(manifest).digest('hex')}` as Digest;
+    const digest = digestOf(manifest);
     await writeBlob(content, `manifest-${digest}`, { digest, size: manifest.length }, async function* () {
       yield manifest;
     }, labels);
-    await content.update({ digest, labels }, Object.keys(labels).map((k) => `labels.${k}`));
     const target: Descriptor = { mediaType: MediaType.DockerManifest, digest, size: manifest.length };
     for (const tag of e.RepoTags ?? []) out.push({ name: normalizeReference(tag), target });
   }

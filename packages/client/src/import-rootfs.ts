@@ -4,7 +4,9 @@ import { invalidArgument, isAlreadyExists } from '@berth/errdefs';
 import {
   Label,
   MediaType,
+  createDigester,
   defaultPlatform,
+  digestOf,
   gcRefContentLayer,
   normalizeReference,
   type Descriptor,
@@ -17,7 +19,7 @@ import type { Connection } from './connection';
 import { ContentClient } from './content-client';
 import { writeBlob } from './image-content';
 import { ImagesClient, type ImageRecord } from './images-client';
-import { LeasesClient } from './leases-client';
+import { expiringLeaseLabels, LeasesClient } from './leases-client';
 import { unpackImage } from './unpack';
 import { lazy, randomHex } from './lazy-node';
 
@@ -59,7 +61,7 @@ export interface ImportedRootfs {
 export async function importRootfs(conn: Connection, source: AsyncIterable<Uint8Array>, opts: ImportRootfsOptions = {}): Promise<ImportedRootfs> {
   const call = opts.signal ? { signal: opts.signal } : {};
   const leases = new LeasesClient(conn);
-  const lease = await leases.create({ labels: { [Label.GcExpire]: new Date(Date.now() + 3600_000).toISOString() }, ...call });
+  const lease = await leases.create({ labels: expiringLeaseLabels(), ...call });
   const leased = conn.with({ lease: lease.id });
   try {
     const content = new ContentClient(leased);
@@ -93,7 +95,7 @@ export async function importRootfs(conn: Connection, source: AsyncIterable<Uint8
 /** Streams `source` (un-gzipped when it is gzip) into a gzip layer blob; returns it and its diffID. */
 async function writeLayer(content: ContentClient, source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<{ layer: Descriptor; diffId: Digest }> {
   const writer = await content.writer({ ref: `import-rootfs-${randomHex(8)}`, ...(signal ? { signal } : {}) });
-  const plain = lazy.crypto.createHash('sha256');
+  const plain = createDigester();
   let size = 0;
   try {
     await pipeline(
@@ -117,7 +119,7 @@ async function writeLayer(content: ContentClient, source: AsyncIterable<Uint8Arr
     await writer.close().catch(() => {});
     throw err;
   }
-  const diffId = `sha256:${plain.digest('hex')}` as Digest;
+  const diffId = plain.digest();
   const digest = writer.digest();
   try {
     await writer.commit({ size, labels: { [Label.Uncompressed]: diffId } });
@@ -169,11 +171,10 @@ async function* plainTar(source: AsyncIterable<Uint8Array>): AsyncGenerator<Buff
 
 async function putJson(content: ContentClient, mediaType: string, value: unknown, labels?: Record<string, string>): Promise<Descriptor> {
   const data = Buffer.from(JSON.stringify(value));
-  const digest = `sha256:${lazy.crypto.createHash('sha256').update(data).digest('hex')}` as Digest;
+  const digest = digestOf(data);
   const desc = { mediaType, digest, size: data.length };
-  const wrote = await writeBlob(content, `import-${digest}`, desc, async function* () {
+  await writeBlob(content, `import-${digest}`, desc, async function* () {
     yield data;
   }, labels);
-  if (!wrote && labels) await content.update({ digest, labels }, Object.keys(labels).map((k) => `labels.${k}`));
   return desc;
 }

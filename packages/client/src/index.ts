@@ -27,7 +27,7 @@ export type {
   SnapshotWalkFunc,
   Snapshotter,
 } from './snapshots-types';
-export { LeasesClient } from './leases-client';
+export { expiringLeaseLabels, LeasesClient, newLeaseId } from './leases-client';
 export type { CreateLeaseOptions, Lease } from './leases-client';
 export { ImagesClient } from './images-client';
 export type { ImageRecord } from './images-client';
@@ -61,7 +61,7 @@ export type { TarFile } from './tar-index';
 export { DEFAULT_PATH_ENV, SPEC_OCI_VERSION, mergeEnv, resolveUser, specFromImage } from './oci-spec';
 export type { BindMount, ResourceLimits, SpecOptions, TmpfsMount } from './oci-spec';
 export { readSnapshotFiles } from './image-files';
-export { CONTAINER_IMAGE_LABEL, CONTAINER_NAME_LABEL, createContainer, expiringLeaseLabels, newContainerId, newLeaseId, removeContainer, runContainer } from './container-ops';
+export { CONTAINER_IMAGE_LABEL, CONTAINER_NAME_LABEL, createContainer, newContainerId, removeContainer, runContainer } from './container-ops';
 export type { CreateContainerOptions, CreatedContainer, RunContainerOptions } from './container-ops';
 // Image references with Docker's normalization, for commands that take and print image names.
 export { familiarName, familiarString, normalizeReference, parseReference, parsePlatform } from '@berth/spec';

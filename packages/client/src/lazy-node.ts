@@ -7,7 +7,7 @@ import type * as Zlib from 'node:zlib';
 /**
  * Node modules loaded on first use instead of when @berth/client is: `berth run` needs none of
  * them, and loading them would cost it ~5 ms (node:crypto ~3.4, child_process ~1.1, zlib ~0.8 on
- * the 2-core VM). Use `lazy.crypto.createHash(…)` where one would import `createHash`.
+ * the 2-core VM). Digests: @berth/spec's `createDigester` (which loads crypto lazily too).
  */
 const load = createRequire(import.meta.url);
 let crypto: typeof Crypto | undefined;

@@ -1,8 +1,20 @@
 import { leasesService } from '@berth/api';
+import { Label } from '@berth/spec';
 import type { CallOptions, Connection } from './connection';
+import { randomHex } from './lazy-node';
 import { dateOf } from './wire';
 
 const Leases = leasesService.Leases.methods;
+
+/** A lease id for one operation: `berth-<time>-<random>`, made here so that creating it need not come first. */
+export function newLeaseId(): string {
+  return `berth-${Date.now().toString(36)}-${randomHex(6)}`;
+}
+
+/** The labels of a short-lived lease: the collector drops it after an hour if its owner died. */
+export function expiringLeaseLabels(ms = 3600_000): Record<string, string> {
+  return { [Label.GcExpire]: new Date(Date.now() + ms).toISOString() };
+}
 
 /** A lease: while it exists, the content, ingests and snapshots recorded in it are not garbage. */
 export interface Lease {

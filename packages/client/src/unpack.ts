@@ -1,8 +1,8 @@
-import { diffService } from '@berth/api';
 import { dataLoss, isAlreadyExists, isNotFound } from '@berth/errdefs';
 import { Label, gcRefSnapshot, type Descriptor, type Platform } from '@berth/spec';
 import type { Connection } from './connection';
 import { ContentClient } from './content-client';
+import { DiffClient } from './diff-client';
 import { resolveImage, type ResolvedImage } from './image-content';
 import { SnapshotsClient } from './snapshots-client';
 import { randomHex } from './lazy-node';
@@ -27,6 +27,7 @@ export async function unpackImage(conn: Connection, target: Descriptor, opts: Un
   const snapshotter = opts.snapshotter ?? 'overlayfs';
   const content = new ContentClient(conn);
   const snapshots = new SnapshotsClient(conn, snapshotter);
+  const differ = new DiffClient(conn);
   const image = await resolveImage(content, target, opts.platform);
   const diffIds = image.config.rootfs.diff_ids;
   let parent: string | undefined;
@@ -36,12 +37,8 @@ export async function unpackImage(conn: Connection, target: Descriptor, opts: Un
       const key = `extract-${process.hrtime.bigint()}-${randomHex(6)} ${chain}`;
       const mounts = await snapshots.prepare(key, parent);
       try {
-        const res = await conn.unary(diffService.Diff.methods.apply, {
-          diff: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size, annotations: layer.annotations ?? {} },
-          mounts: mounts.map((m) => ({ type: m.type, source: m.source, target: m.target ?? '', options: m.options })),
-          payloads: {},
-        });
-        if (res.applied?.digest !== diffIds[i]) throw dataLoss(`layer ${layer.digest}: applied ${res.applied?.digest}, expected diff ID ${diffIds[i]}`);
+        const applied = await differ.apply(layer, mounts);
+        if (applied.digest !== diffIds[i]) throw dataLoss(`layer ${layer.digest}: applied ${applied.digest}, expected diff ID ${diffIds[i]}`);
         try {
           await snapshots.commit(chain, key);
         } catch (err) {

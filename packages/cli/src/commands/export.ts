@@ -18,13 +18,13 @@ export default async function exportCmd(g: Globals, argv: string[]): Promise<num
   return withCtx(g, async (ctx) => {
     const c = await findContainer(ctx, args[0]!);
     if (!flags.output) {
-      await exportContainer(ctx.conn, c.id, process.stdout);
+      await exportContainer(ctx.conn, c, process.stdout);
       return 0;
     }
     if (!existsSync(dirname(flags.output))) throw new CliError(`failed to export container: invalid output path: directory "${dirname(flags.output)}" does not exist`);
     const tmp = join(dirname(flags.output), `.${basename(flags.output)}.berth-export-${process.pid}`);
     try {
-      await exportContainer(ctx.conn, c.id, createWriteStream(tmp, { mode: 0o644 }));
+      await exportContainer(ctx.conn, c, createWriteStream(tmp, { mode: 0o644 }));
       renameSync(tmp, flags.output);
     } catch (err) {
       rmSync(tmp, { force: true });

@@ -1,5 +1,5 @@
 import { createReadStream, existsSync } from 'node:fs';
-import { importRootfs, normalizeReference } from '@berth/client';
+import { importRootfs, normalizeReference, parsePlatform } from '@berth/client';
 import { parseArgs, UsageError } from '../args';
 import { withCtx } from '../context';
 import { CliError } from '../errors';
@@ -28,7 +28,7 @@ export default async function importCmd(g: Globals, argv: string[]): Promise<num
   if (file === '-' && process.stdin.isTTY) throw new CliError('requested import from stdin, but stdin is a terminal: pipe a tar into berth import -');
   if (file !== '-' && !existsSync(file)) throw new CliError(`open ${file}: no such file or directory`);
   const config = imageChanges(flags.change);
-  const platform = flags.platform ? parsePlatformFlag(flags.platform) : undefined;
+  const platform = flags.platform ? parsePlatform(flags.platform) : undefined;
   const source = file === '-' ? process.stdin : createReadStream(file);
   return withCtx(g, async (ctx) => {
     const { config: id } = await importRootfs(ctx.conn, source, {
@@ -40,10 +40,4 @@ export default async function importCmd(g: Globals, argv: string[]): Promise<num
     process.stdout.write(`${id.digest}\n`);
     return 0;
   });
-}
-
-function parsePlatformFlag(s: string): { os: string; architecture: string; variant?: string } {
-  const [os, architecture, variant] = s.split('/');
-  if (!os || !architecture) throw new CliError(`invalid platform ${s}: want os/arch[/variant]`);
-  return { os, architecture, ...(variant ? { variant } : {}) };
 }

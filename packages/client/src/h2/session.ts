@@ -85,7 +85,6 @@ export class H2Session extends EventEmitter {
     settings.writeUInt16BE(Setting.INITIAL_WINDOW_SIZE, 6);
     settings.writeUInt32BE(options.streamWindow, 8);
     socket.write(Buffer.concat([PREFACE, frame(FrameType.SETTINGS, 0, 0, settings), windowUpdate(0, options.connectionWindow - DEFAULT_WINDOW)]));
-    socket.on('connect', () => this.emit('connect'));
     socket.on('data', (chunk: Buffer) => this.#onBytes(chunk));
     socket.on('error', (err: Error) => {
       this.lastError ??= err;
@@ -167,7 +166,7 @@ export class H2Session extends EventEmitter {
     this.#send(frame(FrameType.RST_STREAM, 0, stream.id, payload));
   }
 
-  /** The stream consumed `n` bytes: open its window again once half of it is used. */
+  /** The stream consumed `n` more bytes: opens its window by as much (WINDOW_UPDATE). */
   _consumed(stream: H2Stream, n: number): void {
     if (this.destroyed || n === 0) return;
     this.#send(windowUpdate(stream.id, n));
