@@ -21,6 +21,8 @@ export type { DetectedRuntime, RuntimeDetection } from './runtime/detect';
 export { cgroupMode } from './runtime/cgroup-mode';
 export type { CgroupMode } from './runtime/cgroup-mode';
 export { crunNeedsWrapper } from './runtime/crun-wrapper';
+export { cgroupAttachPrimer, processCgroupAttachPrimer, ownCgroupProcsFile } from './runtime/cgroup-attach-primer';
+export type { CgroupAttachPrimer } from './runtime/cgroup-attach-primer';
 export type {
   ContainerState,
   ContainerStats,

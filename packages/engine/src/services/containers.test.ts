@@ -53,6 +53,25 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
+describe('Containers.Create and the cgroup attach primer', () => {
+  it('primes once per created container, and not for a refused one', async () => {
+    let primes = 0;
+    const primer = { prime: async () => void primes++ };
+    const own = await startTestEngine((server, ctx) => addService(server, containersService.Containers, containersImpl(ctx, { cgroupAttachPrimer: primer })));
+    const c = createGrpcClient(own.address, containersService.Containers, { namespace: 'default' });
+    try {
+      await c.create({ container: wire('primed') });
+      expect(primes).toBe(1);
+      await expect(c.create({ container: wire('primed') })).rejects.toSatisfy(kind(ErrorKind.AlreadyExists));
+      await c.get({ id: 'primed' });
+      expect(primes).toBe(1);
+    } finally {
+      c.close();
+      await own.stop();
+    }
+  });
+});
+
 describe('Containers over gRPC', () => {
   it('creates and gets a container, keeping every field and setting the times', async () => {
     const before = Date.now();

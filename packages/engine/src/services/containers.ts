@@ -1,6 +1,7 @@
 import { containersService, events, type protobuf } from '@berth/api';
 import { invalidArgument } from '@berth/errdefs';
 import type { Any, Container, NewContainer } from '@berth/metadata';
+import { processCgroupAttachPrimer, type CgroupAttachPrimer } from '@berth/runtime';
 import type { EngineContext } from '../context';
 import { serverStream, unary, type GrpcServiceImpl } from '../grpc/service';
 import { timestampOf } from '../grpc/convert';
@@ -28,9 +29,17 @@ type WireContainer = containersService.Container;
  *   (ContainerCreate: id, image, runtime name and options), `/containers/update`
  *   (ContainerUpdate: id, image, labels, snapshot_key, as stored) and `/containers/delete`
  *   (ContainerDelete: id), in the call's namespace.
+ * - Create also starts `cgroupAttachPrimer` (default: berthd's): a task's Create usually follows
+ *   within milliseconds (ctr run, berth run), and the runtime's move of the container's init into
+ *   its cgroups then finds the kernel's wait for it already over (see @berth/runtime's
+ *   `cgroup-attach-primer.ts`).
  */
-export function containersImpl(ctx: EngineContext): GrpcServiceImpl<(typeof containersService.Containers)['methods']> {
+export function containersImpl(
+  ctx: EngineContext,
+  opts: { cgroupAttachPrimer?: CgroupAttachPrimer | null } = {},
+): GrpcServiceImpl<(typeof containersService.Containers)['methods']> {
   const store = ctx.metadata.containers;
+  const primer = opts.cgroupAttachPrimer === undefined ? processCgroupAttachPrimer() : opts.cgroupAttachPrimer;
   return {
     get: unary(async (req, call) => ({ container: toWire(store.get(call.namespace(), req.id)) })),
     list: unary(async (req, call) => ({ containers: store.list(call.namespace(), req.filters).map(toWire) })),
@@ -45,6 +54,7 @@ export function containersImpl(ctx: EngineContext): GrpcServiceImpl<(typeof cont
     create: unary(async (req, call) => {
       const ns = call.namespace();
       const c = store.create(ns, fromWire(required(req.container)));
+      void primer?.prime();
       ctx.events.publish(ns, '/containers/create', events.ContainerCreate, {
         id: c.id,
         image: c.image,

@@ -168,6 +168,24 @@ describe.skipIf(!isRoot).each(flavors)('%s', (flavor) => {
     expect(existsSync(`/sys/fs/cgroup/memory/berth/${id}`)).toBe(false);
   });
 
+  it('primes the cgroup attach for create and exec, and for nothing else', async () => {
+    let primes = 0;
+    const counted = createRuntime({ binary: flavor, root: rt.root, cgroupAttachPrimer: { prime: async () => void primes++ } });
+    const { id, dir } = await bundle({ args: ['sleep', '1000'] });
+    await counted.create(id, dir);
+    expect(primes).toBe(1);
+    await counted.start(id);
+    await counted.state(id);
+    expect(primes).toBe(1);
+    const proc: Process = { user: { uid: 0, gid: 0 }, args: ['true'], env: ['PATH=/bin'], cwd: '/', terminal: false };
+    expect(await counted.exec(id, proc)).toBe(0);
+    expect(primes).toBe(2);
+    await counted.kill(id, 'SIGKILL');
+    await waitFor('stopped', async () => (await counted.state(id)).status === 'stopped');
+    await counted.delete(id);
+    expect(primes).toBe(2);
+  });
+
   it('delete --force removes a running container', async () => {
     const { id, dir } = await bundle({ args: ['sleep', '1000'] });
     await rt.create(id, dir);

@@ -4,6 +4,7 @@ import { constants as osConstants, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { failedPrecondition, invalidArgument } from '@berth/errdefs';
 import type { LinuxResources, Process } from '@berth/spec';
+import { processCgroupAttachPrimer } from './cgroup-attach-primer';
 import { cgroupStats } from './cgroup-stats';
 import { crunNeedsWrapper, wrapHidingUnified } from './crun-wrapper';
 import { invoke, resolveBinary, runtimeError, type CommandBuilder, type InvokeResult } from './invoke';
@@ -22,6 +23,9 @@ export function flavorOf(binary: string): RuntimeFlavor {
  */
 const WRAPPED_SUBCOMMANDS = new Set(['create', 'run', 'exec']);
 
+/** The subcommands that move a new process into the container's cgroups. */
+const ATTACHING_SUBCOMMANDS = WRAPPED_SUBCOMMANDS;
+
 /**
  * A driver for the runc or crun command line (see `OciRuntime` for the contract). The binary is
  * resolved on first use (Unavailable when missing); `root` is created on first use. With crun
@@ -31,6 +35,7 @@ const WRAPPED_SUBCOMMANDS = new Set(['create', 'run', 'exec']);
 export function createRuntime(opts: RuntimeOptions): OciRuntime {
   const flavor = opts.flavor ?? flavorOf(opts.binary);
   const hide = opts.hideUnifiedCgroup ?? (flavor === 'crun' && crunNeedsWrapper());
+  const primer = opts.cgroupAttachPrimer === undefined ? processCgroupAttachPrimer() : opts.cgroupAttachPrimer;
   let path: string | undefined;
   let rootReady: Promise<unknown> | undefined;
 
@@ -44,6 +49,7 @@ export function createRuntime(opts: RuntimeOptions): OciRuntime {
     rootReady ??= mkdir(opts.root, { recursive: true, mode: 0o711 });
     await rootReady;
     const build = builder(sub);
+    if (ATTACHING_SUBCOMMANDS.has(sub)) void primer?.prime();
     const r = await invoke(build, ['--root', opts.root, sub, ...args], { stdio: extra.stdio, appendLog: opts.log });
     const what = `${flavor} ${sub}${id ? ` ${id}` : ''}`;
     if (r.code !== 0 && !(extra.acceptExit && r.error === undefined)) throw runtimeError(what, r.error ?? `exit status ${r.code}`);

@@ -1,4 +1,5 @@
 import type { LinuxResources, Process } from '@berth/spec';
+import type { CgroupAttachPrimer } from './cgroup-attach-primer';
 
 /** Which OCI runtime implementation a binary is; decides the few places they differ. */
 export type RuntimeFlavor = 'runc' | 'crun';
@@ -153,4 +154,10 @@ export interface RuntimeOptions {
    * Default: detected (crun on a hybrid host).
    */
   hideUnifiedCgroup?: boolean;
+  /**
+   * Started alongside every call that attaches a process to a cgroup (create, run, exec), so
+   * the kernel's wait for the attach overlaps the runtime's start-up (see
+   * `cgroup-attach-primer.ts`). Default: one primer shared by the whole process; null for none.
+   */
+  cgroupAttachPrimer?: CgroupAttachPrimer | null;
 }
