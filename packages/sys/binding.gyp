@@ -10,7 +10,8 @@
         "src/xattr.c",
         "src/proc.c",
         "src/io.c",
-        "src/spawn.c"
+        "src/spawn.c",
+        "src/sealed.c"
       ],
       "defines": [
         "_GNU_SOURCE",

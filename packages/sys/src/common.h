@@ -81,6 +81,7 @@ bool sys_init_xattr(napi_env env, napi_value exports);
 bool sys_init_proc(napi_env env, napi_value exports);
 bool sys_init_io(napi_env env, napi_value exports);
 bool sys_init_spawn(napi_env env, napi_value exports);
+bool sys_init_sealed(napi_env env, napi_value exports);
 bool sys_export(napi_env env, napi_value exports, const char *name, napi_callback cb);
 
 #endif

@@ -38,7 +38,7 @@ describe('module surface', () => {
       [
         'fadvise', 'fallocate', 'isChildSubreaper', 'lgetxattr', 'llistxattr', 'lremovexattr', 'lsetxattr', 'major', 'makedev',
         'minor', 'mknod', 'mount', 'mountOverlay', 'pidfdOpen', 'pidfdSendSignal', 'reapAll', 'setChildSubreaper', 'umount', 'waitPidfd',
-        'reapPid', 'pipe', 'openPty', 'setWinsize', 'getWinsize', 'listenUnix', 'receiveFd', 'sendFd', 'spawn',
+        'reapPid', 'pipe', 'openPty', 'setWinsize', 'getWinsize', 'listenUnix', 'receiveFd', 'sendFd', 'spawn', 'sealedCopy',
       ].sort(),
     );
   });

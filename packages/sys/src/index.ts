@@ -208,6 +208,18 @@ export function spawnProcess(file: string, args: string[], stdio: [number | null
   return (binding ?? loadSys()).spawn(file, args, stdio);
 }
 
+/**
+ * A copy of the program at `path` in a memfd named `name`, sealed against writing, shrinking,
+ * growing and further seals (F_SEAL_SEAL|SHRINK|GROW|WRITE, nothing else), executable, and
+ * close-on-exec; run it as `/proc/<this pid>/fd/<fd>` and close it with fs.closeSync. runc and
+ * crun run from such a copy skip the copy of themselves they otherwise make at every start
+ * (see sealed.c). Throws a SysError (`open`, `memfd_create`, `copy`, `fcntl(F_ADD_SEALS)`;
+ * EINVAL for a path that is not a regular file).
+ */
+export function sealedCopy(path: string, name: string): number {
+  return (binding ?? loadSys()).sealedCopy(path, name);
+}
+
 /** pipe2(O_CLOEXEC): [readFd, writeFd], blocking, both close-on-exec. */
 export function pipe(): [readFd: number, writeFd: number] {
   return (binding ?? loadSys()).pipe();

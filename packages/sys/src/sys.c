@@ -2,7 +2,7 @@
  * @berth/sys: the few Linux calls Node lacks, as a plain-C N-API addon.
  * This file: module setup, device numbers, mknod, the child-subreaper prctl, posix_fadvise and fallocate.
  * mount.c: mount/umount; overlay.c: overlayfs; xattr.c: extended attributes; proc.c: pidfds and reaping;
- * io.c: pipes, ptys, window sizes and fd passing over unix sockets; spawn.c: starting a program without forking this process.
+ * io.c: pipes, ptys, window sizes and fd passing over unix sockets; spawn.c: starting a program without forking this process; sealed.c: sealed memfd copies of programs.
  */
 #include "common.h"
 
@@ -120,7 +120,8 @@ static napi_value init(napi_env env, napi_value exports) {
       !sys_export(env, exports, "fadvise", js_fadvise) ||
       !sys_export(env, exports, "fallocate", js_fallocate) ||
       !sys_init_mount(env, exports) || !sys_init_xattr(env, exports) || !sys_init_proc(env, exports) ||
-      !sys_init_io(env, exports) || !sys_init_spawn(env, exports))
+      !sys_init_io(env, exports) || !sys_init_spawn(env, exports) ||
+      !sys_init_sealed(env, exports))
     return NULL;
   return exports;
 }

@@ -165,6 +165,8 @@ export interface Sys {
   pipe(): [readFd: number, writeFd: number];
   /** Starts `file` with `args` (argv, its [0] included) and the child's fds 0–2 (null: /dev/null), as a vfork-like clone; its pid and a pidfd for it. */
   spawn(file: string, args: string[], stdio: [number | null, number | null, number | null]): { pid: number; pidfd: number };
+  /** A close-on-exec memfd named `name` holding the regular file at `path`, executable and sealed against any change. */
+  sealedCopy(path: string, name: string): number;
   /**
    * A new pseudo-terminal: posix_openpt, grantpt, unlockpt, then the slave opened by its
    * ptsname. Both fds are O_NOCTTY (never becomes this process's controlling terminal) and

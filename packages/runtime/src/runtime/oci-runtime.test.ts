@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -166,6 +166,18 @@ describe.skipIf(!isRoot).each(flavors)('%s', (flavor) => {
     await expect(rt.state(id)).rejects.toSatisfy((e) => kindOf(e) === ErrorKind.NotFound);
     expect(existsSync(join(rt.root, id))).toBe(false);
     expect(existsSync(`/sys/fs/cgroup/memory/berth/${id}`)).toBe(false);
+  });
+
+  it('runs from a sealed copy, which the runtime then does not copy again for the init', async () => {
+    const { id, dir } = await bundle({ args: ['true'] });
+    const pidFile = join(dir, 'init.pid');
+    await rt.create(id, dir, { pidFile });
+    // Until started, the init is still the runtime's own program: our copy, not one of its own.
+    expect(readlinkSync(`/proc/${Number(await readFile(pidFile, 'utf8'))}/exe`)).toBe(`/memfd:berth-sealed:${flavor} (deleted)`);
+    const plain = createRuntime({ binary: flavor, root: rt.root, sealedCopy: false });
+    const other = await bundle({ args: ['true'] });
+    await plain.create(other.id, other.dir, { pidFile: join(other.dir, 'init.pid') });
+    expect(readlinkSync(`/proc/${Number(await readFile(join(other.dir, 'init.pid'), 'utf8'))}/exe`)).not.toContain('berth-sealed');
   });
 
   it('primes the cgroup attach for create and exec, and for nothing else', async () => {

@@ -6,6 +6,7 @@ import { failedPrecondition, invalidArgument } from '@berth/errdefs';
 import type { LinuxResources, Process } from '@berth/spec';
 import { processCgroupAttachPrimer } from './cgroup-attach-primer';
 import { cgroupStats } from './cgroup-stats';
+import { sealedExecutable } from './sealed-binary';
 import { crunNeedsWrapper, wrapHidingUnified } from './crun-wrapper';
 import { invoke, resolveBinary, runtimeError, type CommandBuilder, type InvokeResult } from './invoke';
 import type { ContainerState, ContainerStats, CreateOptions, ExecOptions, OciRuntime, RunOptions, RuntimeFlavor, RuntimeOptions, Stdio } from './types';
@@ -30,7 +31,9 @@ const ATTACHING_SUBCOMMANDS = WRAPPED_SUBCOMMANDS;
  * A driver for the runc or crun command line (see `OciRuntime` for the contract). The binary is
  * resolved on first use (Unavailable when missing); `root` is created on first use. With crun
  * on a hybrid cgroup host the calls that set up a container's cgroups (`WRAPPED_SUBCOMMANDS`)
- * run through the wrapper of `crun-wrapper.ts`; the others run crun directly.
+ * run through the wrapper of `crun-wrapper.ts`; the others run crun directly. The binary runs
+ * from a sealed copy (`sealed-binary.ts`), and calls that attach a process to a cgroup start
+ * the cgroup attach primer alongside (`cgroup-attach-primer.ts`).
  */
 export function createRuntime(opts: RuntimeOptions): OciRuntime {
   const flavor = opts.flavor ?? flavorOf(opts.binary);
@@ -40,7 +43,8 @@ export function createRuntime(opts: RuntimeOptions): OciRuntime {
   let rootReady: Promise<unknown> | undefined;
 
   const builder = (sub: string): CommandBuilder => {
-    const binary = (path ??= resolveBinary(opts.binary));
+    path ??= resolveBinary(opts.binary);
+    const binary = opts.sealedCopy === false ? path : sealedExecutable(path);
     return hide && WRAPPED_SUBCOMMANDS.has(sub) ? (args) => wrapHidingUnified(binary, args) : (args) => ({ file: binary, args });
   };
 

@@ -160,4 +160,9 @@ export interface RuntimeOptions {
    * `cgroup-attach-primer.ts`). Default: one primer shared by the whole process; null for none.
    */
   cgroupAttachPrimer?: CgroupAttachPrimer | null;
+  /**
+   * Run the binary from a sealed copy this process holds (see `sealed-binary.ts`), which runc
+   * and crun recognise and then do not copy themselves at every call. Default true.
+   */
+  sealedCopy?: boolean;
 }
