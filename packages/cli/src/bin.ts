@@ -2,17 +2,18 @@
  * The `berth` program: loads the bundled CLI (`berth-main.cjs`, everything in one file) with a
  * V8 code cache, then runs it.
  *
- * Why: compiling the ~1.4 MB bundle (gRPC, the wire codecs, the client) is a fifth of a short
+ * Why: compiling the ~450 KB bundle (our gRPC, the wire codecs, the client) is a fifth of a short
  * command's time. Node 22 caches compiled code itself (`module.enableCompileCache`); on Node 20
  * we do what it does: compile the bundle as a `vm.Script` with the cached data of an earlier run
  * and, when there was none (or V8 refused it: another Node, another bundle), write it after the
  * command finished, so it holds the functions that command compiled. One cache per command
  * (`run` and `version` compile different code), under `$XDG_CACHE_HOME/berth` (or
- * `~/.cache/berth`), named after the bundle's size and mtime. A cache that cannot be read or
+ * `~/.cache/berth`), named after the bundle's place, size and mtime; writing one removes those of
+ * earlier builds (see `pruneStaleCaches`). A cache that cannot be read or
  * written is ignored: the command runs the same, only slower. `BERTH_NO_COMPILE_CACHE=1` turns
  * it off.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
@@ -34,26 +35,78 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 const argv = process.argv.slice(2);
 
-function cachePath(command: string): string | undefined {
+interface CachePlace {
+  path: string;
+  /** The cache dir of this Node (`v8-<version>`). */
+  dir: string;
+  /** What the cache files of this installation's bundle start with after the command (`-<install>-`). */
+  install: string;
+  /** What those of this build of it end with. */
+  build: string;
+}
+
+/** A short name for the directory the bundle is installed in (FNV-1a of its path). */
+function installTag(path: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < path.length; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(36);
+}
+
+function cachePlace(command: string): CachePlace | undefined {
   if (process.env.BERTH_NO_COMPILE_CACHE) return undefined;
   try {
     const { size, mtimeMs } = statSync(bundle);
     const dir = join(cacheRoot(), `v8-${process.version}`);
-    return join(dir, `${command.replace(/[^a-z_-]/gi, '_')}-${size}-${Math.floor(mtimeMs)}.cache`);
+    const install = `-${installTag(bundle)}-`;
+    const build = `${install}${size}-${Math.floor(mtimeMs)}.cache`;
+    return { path: join(dir, `${command.replace(/[^a-z_-]/gi, '_')}${build}`), dir, install, build };
   } catch {
     return undefined;
   }
 }
 
+/** How long a cache file nobody rewrote is kept (another installation's, another Node's). */
+const STALE_MS = 30 * 24 * 3600 * 1000;
+
+/**
+ * Removes the caches of this installation's earlier builds (an upgrade would otherwise leave
+ * ~400 KB per command behind each time) and any cache file older than `STALE_MS`. Other
+ * installations' current caches stay: two of them sharing a home must not evict each other.
+ * Runs only after writing a new cache, once per command and build.
+ */
+function pruneStaleCaches(place: CachePlace): void {
+  const root = dirname(place.dir);
+  const now = Date.now();
+  try {
+    for (const entry of readdirSync(root)) {
+      if (!entry.startsWith('v8-')) continue;
+      const dir = join(root, entry);
+      for (const name of readdirSync(dir)) {
+        if (!name.endsWith('.cache')) continue;
+        const file = join(dir, name);
+        const earlierBuild = dir === place.dir && name.includes(place.install) && !name.endsWith(place.build);
+        if (earlierBuild || now - statSync(file).mtimeMs > STALE_MS) rmSync(file, { force: true });
+      }
+    }
+  } catch {
+    // a cache that cannot be tidied only costs disk space
+  }
+}
+
 function load(command: string): { main: Main; save: () => void } {
   const source = readFileSync(bundle, 'utf8');
-  const path = cachePath(command);
-  const cachedData = path ? readCacheFile(path) : undefined;
+  const place = cachePlace(command);
+  const cachedData = place ? readCacheFile(place.path) : undefined;
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: bundle, ...(cachedData ? { cachedData } : {}) });
   const module = { exports: {} as Main };
   (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
   const fresh = !cachedData || script.cachedDataRejected === true;
-  return { main: module.exports, save: () => (path && fresh ? writeCacheFile(path, script.createCachedData()) : undefined) };
+  const save = (): void => {
+    if (!place || !fresh) return;
+    writeCacheFile(place.path, script.createCachedData());
+    pruneStaleCaches(place);
+  };
+  return { main: module.exports, save };
 }
 
 async function run(): Promise<never> {

@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { testImage } from '@berth/testimages';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProgram, startDaemon, BERTH, type TestDaemon } from './harness';
@@ -57,6 +57,27 @@ describe.skipIf(!isRoot)('berth run', () => {
     writeFileSync(manifest, '{}');
     expect(await d.berth(['run', '--rm', 'busybox', 'echo', 'two'], { env })).toEqual({ code: 0, stdout: 'two\n', stderr: '' });
     expect(JSON.parse(readFileSync(manifest, 'utf8')).layers).toHaveLength(1);
+  });
+
+  it('keeps a compile cache per command, and drops the caches of earlier builds of itself and stale ones', async () => {
+    const cacheHome = join(scratch, 'xdg-compile');
+    const env = { XDG_CACHE_HOME: cacheHome };
+    const dir = join(cacheHome, 'berth', `v8-${process.version}`);
+    expect((await d.berth(['version'], { env })).code).toBe(0);
+    const [version] = readdirSync(dir);
+    const install = /^version(-[^-]+-)\d+-\d+\.cache$/.exec(version!)![1]!;
+    const earlierBuild = join(dir, `run${install}1-2.cache`);
+    const otherInstall = join(dir, 'run-elsewhere-1-2.cache');
+    const oldNode = join(cacheHome, 'berth', 'v8-v0.0.0', `run${install}1-2.cache`);
+    for (const f of [earlierBuild, otherInstall, oldNode]) {
+      mkdirSync(dirname(f), { recursive: true });
+      writeFileSync(f, 'x');
+    }
+    const longAgo = new Date(Date.now() - 40 * 24 * 3600 * 1000);
+    utimesSync(oldNode, longAgo, longAgo);
+    expect(await d.berth(['run', '--rm', 'busybox', 'true'], { env })).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(readdirSync(dir).sort()).toEqual([otherInstall.slice(dir.length + 1), version!.replace(/^version/, 'run'), version!].sort());
+    expect(existsSync(oldNode)).toBe(false);
   });
 
   it("exits with the container's exit code", async () => {
