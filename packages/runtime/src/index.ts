@@ -23,6 +23,7 @@ export type { CgroupMode } from './runtime/cgroup-mode';
 export { crunNeedsWrapper } from './runtime/crun-wrapper';
 export { cgroupAttachPrimer, processCgroupAttachPrimer, ownCgroupProcsFile } from './runtime/cgroup-attach-primer';
 export type { CgroupAttachPrimer } from './runtime/cgroup-attach-primer';
+export { sealedExecutable } from './runtime/sealed-binary';
 export type {
   ContainerState,
   ContainerStats,
