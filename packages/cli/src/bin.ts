@@ -77,19 +77,27 @@ const STALE_MS = 30 * 24 * 3600 * 1000;
 function pruneStaleCaches(place: CachePlace): void {
   const root = dirname(place.dir);
   const now = Date.now();
-  try {
-    for (const entry of readdirSync(root)) {
-      if (!entry.startsWith('v8-')) continue;
-      const dir = join(root, entry);
-      for (const name of readdirSync(dir)) {
-        if (!name.endsWith('.cache')) continue;
-        const file = join(dir, name);
-        const earlierBuild = dir === place.dir && name.includes(place.install) && !name.endsWith(place.build);
+  // This installation's caches: `<command><install><size>-<mtime>.cache`, the tag right before the build.
+  const ours = new RegExp(`${place.install}\\d+-\\d+\\.cache$`);
+  for (const dir of entries(root).filter((e) => e.startsWith('v8-')).map((e) => join(root, e))) {
+    for (const name of entries(dir)) {
+      if (!name.endsWith('.cache')) continue;
+      const file = join(dir, name);
+      try {
+        const earlierBuild = dir === place.dir && ours.test(name) && !name.endsWith(place.build);
         if (earlierBuild || now - statSync(file).mtimeMs > STALE_MS) rmSync(file, { force: true });
+      } catch {
+        // gone already, or not ours to remove: it only costs disk space
       }
     }
+  }
+}
+
+function entries(dir: string): string[] {
+  try {
+    return readdirSync(dir);
   } catch {
-    // a cache that cannot be tidied only costs disk space
+    return [];
   }
 }
 

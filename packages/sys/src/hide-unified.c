@@ -1,11 +1,12 @@
 /*
- * berth-hide-unified PATH PROGRAM [ARGS...]
+ * berth-hide-unified PATH [--argv0 NAME] PROGRAM [ARGS...]
  *
  * Runs PROGRAM in a new private mount namespace from which the mount at PATH is detached.
  * @berth/runtime uses it to run crun on hybrid cgroup hosts, where crun refuses to work while it
  * can see the cgroup2 mount at /sys/fs/cgroup/unified (see crun-wrapper.ts). One exec instead of
- * unshare(1) + sh + umount(8). Exit status 125 with a message on stderr when a step fails;
- * otherwise PROGRAM's own.
+ * unshare(1) + sh + umount(8). PROGRAM's argv[0] is NAME when given (the runtime run from a
+ * copy at /proc/<pid>/fd/<n> keeps its own path there), else PROGRAM. Exit status 125 with a
+ * message on stderr when a step fails; otherwise PROGRAM's own.
  */
 #include <errno.h>
 #include <sched.h>
@@ -20,14 +21,22 @@ static int fail(const char *what, const char *arg) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3) {
-    fprintf(stderr, "usage: berth-hide-unified PATH PROGRAM [ARGS...]\n");
+  int prog = 2;
+  const char *argv0 = NULL;
+  if (argc > 3 && strcmp(argv[2], "--argv0") == 0) {
+    argv0 = argv[3];
+    prog = 4;
+  }
+  if (argc < prog + 1) {
+    fprintf(stderr, "usage: berth-hide-unified PATH [--argv0 NAME] PROGRAM [ARGS...]\n");
     return 125;
   }
   if (unshare(CLONE_NEWNS) != 0) return fail("unshare", "mount namespace");
   /* Nothing done here may propagate back to the host's mounts. */
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return fail("make private", "/");
   if (umount2(argv[1], MNT_DETACH) != 0) return fail("umount", argv[1]);
-  execvp(argv[2], argv + 2);
-  return fail("exec", argv[2]);
+  const char *file = argv[prog];
+  if (argv0) argv[prog] = (char *)argv0;
+  execvp(file, argv + prog);
+  return fail("exec", file);
 }

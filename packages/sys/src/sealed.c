@@ -39,7 +39,8 @@ static int copy_all(int in, int out, off_t size) {
   }
   char buf[65536];
   while (done < size) {
-    ssize_t r = read(in, buf, sizeof buf);
+    size_t want = (size_t)(size - done) < sizeof buf ? (size_t)(size - done) : sizeof buf;
+    ssize_t r = read(in, buf, want);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return errno;
     if (r == 0) return EIO;
@@ -80,8 +81,9 @@ static napi_value js_sealed_copy(napi_env env, napi_callback_info info) {
     err = EINVAL, failed = "sealedCopy";
     goto done;
   }
-  /* MFD_EXEC: executable even where vm.memfd_noexec makes memfds non-executable by default
-   * (kernels before 6.3 do not know the flag and refuse it). */
+  /* MFD_EXEC: executable even where vm.memfd_noexec = 1 makes memfds non-executable by default
+   * (kernels before 6.3 do not know the flag and refuse it with EINVAL; with vm.memfd_noexec = 2
+   * it fails with EACCES, and so does sealedCopy). */
   fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
   if (fd < 0 && errno == EINVAL) fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) {

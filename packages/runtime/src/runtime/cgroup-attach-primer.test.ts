@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cgroupAttachPrimer, ownCgroupProcsFile } from './cgroup-attach-primer';
 
@@ -52,6 +52,12 @@ describe('ownCgroupProcsFile', () => {
     expect(ownCgroupProcsFile(procfs)).toBe('/mem/mem/x/cgroup.procs');
   });
 
+  it('skips a path outside the cgroup namespace or of a removed cgroup', () => {
+    const mounts = ['21 20 0:19 / /cpu rw - cgroup cgroup rw,cpu', '22 20 0:20 / /uni rw - cgroup2 cgroup2 rw'].join('\n');
+    expect(ownCgroupProcsFile(fakeProc('1:cpu:/../../other\n0::/ok\n', mounts))).toBe('/uni/ok/cgroup.procs');
+    expect(ownCgroupProcsFile(fakeProc('1:cpu:/../x\n0::/gone (deleted)\n', mounts))).toBeNull();
+  });
+
   it('is null without a cgroup mount or without /proc', () => {
     expect(ownCgroupProcsFile(fakeProc(HYBRID_CGROUP, '20 1 0:18 / /sys ro - sysfs sysfs ro'))).toBeNull();
     expect(ownCgroupProcsFile('/nonexistent-proc')).toBeNull();
@@ -84,6 +90,22 @@ describe('cgroupAttachPrimer', () => {
     writeFileSync(procs, '');
     await primer.prime();
     expect(readFileSync(procs, 'utf8')).toBe('0');
+  });
+
+  it('writes to the cgroup this process is in at each prime, not the one it was first in', async () => {
+    const { procfs, procs } = fakeMount();
+    const mnt = dirname(dirname(procs));
+    mkdirSync(join(mnt, 'b'));
+    const moved = join(mnt, 'b/cgroup.procs');
+    writeFileSync(procs, '');
+    writeFileSync(moved, '');
+    const primer = cgroupAttachPrimer({ procfs });
+    await primer.prime();
+    writeFileSync(join(procfs, 'self/cgroup'), '0::/b\n');
+    writeFileSync(procs, '');
+    await primer.prime();
+    expect(readFileSync(procs, 'utf8')).toBe('');
+    expect(readFileSync(moved, 'utf8')).toBe('0');
   });
 
   it('turns itself off after a failed write, never rejecting and never creating the file', async () => {

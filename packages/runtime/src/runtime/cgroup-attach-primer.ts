@@ -3,22 +3,24 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
- * Why this exists: moving a process into a cgroup (a write to `cgroup.procs`, which runc and
- * crun do for every container's init and every exec on a cgroup v1 or hybrid host) takes the
- * kernel's `cgroup_threadgroup_rwsem` for writing. That lock is a per-CPU rwsem: a writer that
- * finds it in its fast mode first waits a whole RCU grace period to switch it over, 7–25 ms on
- * the 2-core VM this was measured on, more than half of a `crun create`. The lock stays switched
- * until one grace period after the last writer, so a writer that comes while another is waiting
- * shares its wait, and one that comes shortly after waits for nothing.
+ * Why this exists: moving a process into a cgroup (a write to `cgroup.procs`, which runc does
+ * for every container's init and exec on every cgroup layout, and crun on v1 and hybrid hosts)
+ * takes the kernel's `cgroup_threadgroup_rwsem` for writing. That lock is a per-CPU rwsem: a
+ * writer that finds it in its fast mode first waits a whole RCU grace period to switch it over,
+ * 7–25 ms on the 2-core VM this was measured on, more than half of a `crun create`. The lock
+ * stays switched until one grace period after the last writer, so a writer that comes while
+ * another is waiting shares its wait, and one that comes shortly after waits for nothing.
  *
  * So a runtime call that is about to attach a process starts, at the same time, a migration
  * that changes nothing: this process into the cgroup it is already in. Its grace period runs
  * while the runtime starts up, reads its config and clones the container, and the runtime's
- * own attach then finds the lock switched. A host mounted with `favordynmods` keeps the lock
- * switched all the time, and there the write costs microseconds.
+ * own attach then finds the lock switched. Where nothing waits (a runtime that places its init
+ * with clone3's CLONE_INTO_CGROUP, which takes the lock only for reading; a host mounted with
+ * `favordynmods`), the prime is one write that costs microseconds.
  *
- * The write is best-effort: any error (no cgroup file system, a read-only one, a cgroup that
- * refuses processes) turns the primer off for the life of the process and changes nothing.
+ * The write is best-effort and never moves this process: its cgroup is read again before each
+ * write, a path it cannot name safely (outside a cgroup namespace's root, a removed cgroup) is
+ * skipped, and a failed write turns the primer off for the life of the process.
  */
 export interface CgroupAttachPrimer {
   /**
@@ -38,19 +40,22 @@ export function processCgroupAttachPrimer(): CgroupAttachPrimer {
 /** A primer writing to this process's own cgroup's `cgroup.procs`. */
 export function cgroupAttachPrimer(opts: { procfs?: string } = {}): CgroupAttachPrimer {
   const procfs = opts.procfs ?? '/proc';
-  let target: string | null | undefined; // undefined: not looked up yet; null: off
+  let mounts: CgroupMount[] | undefined;
+  let off = false;
   let inFlight: Promise<void> | undefined;
   return {
     prime() {
       if (inFlight) return inFlight;
-      if (target === undefined) target = ownCgroupProcsFile(procfs);
+      if (off) return Promise.resolve();
+      mounts ??= cgroupMounts(procfs);
+      const target = procsFileIn(mounts, readOwn(procfs));
       if (target === null) return Promise.resolve();
       inFlight = writeFile(target, '0', { flag: 'r+' }).then(
         () => {
           inFlight = undefined;
         },
         () => {
-          target = null;
+          off = true;
           inFlight = undefined;
         },
       );
@@ -60,50 +65,68 @@ export function cgroupAttachPrimer(opts: { procfs?: string } = {}): CgroupAttach
 }
 
 /**
- * The `cgroup.procs` file of the cgroup this process is in, on the first cgroup file system
- * mounted from its hierarchy's root (any hierarchy will do: the lock is global), or null when
- * none is mounted.
+ * The `cgroup.procs` file of the cgroup this process is in, on the first writable cgroup file
+ * system mounted from its hierarchy's root (any hierarchy will do: the lock is global), or null
+ * when there is none or the path cannot be trusted.
  */
 export function ownCgroupProcsFile(procfs = '/proc'): string | null {
-  let cgroups: string;
+  return procsFileIn(cgroupMounts(procfs), readOwn(procfs));
+}
+
+/** A cgroup file system mounted from its root: its /proc/self/cgroup key and where. */
+interface CgroupMount {
+  /** '' for cgroup2; for v1 its controllers and name= option, as the mount's super options list them. */
+  options: Set<string>;
+  v2: boolean;
+  mountpoint: string;
+}
+
+function cgroupMounts(procfs: string): CgroupMount[] {
   let mountinfo: string;
   try {
-    cgroups = readFileSync(join(procfs, 'self/cgroup'), 'utf8');
     mountinfo = readFileSync(join(procfs, 'self/mountinfo'), 'utf8');
   } catch {
-    return null;
+    return [];
   }
-  // hierarchy key (controllers, or '' for cgroup2) → this process's path in it
-  const own = new Map<string, string>();
-  for (const line of cgroups.split('\n')) {
-    const m = /^\d+:([^:]*):(\/.*)$/.exec(line);
-    if (m) own.set(m[1]!, m[2]!);
-  }
+  const out: CgroupMount[] = [];
   for (const line of mountinfo.split('\n')) {
     // id parent major:minor root mountpoint options [optional…] - fstype source superoptions
     const sep = line.indexOf(' - ');
     if (sep < 0) continue;
     const fields = line.slice(0, sep).split(' ');
     const [fstype, , superOptions = ''] = line.slice(sep + 3).split(' ');
-    const root = unescape(fields[3] ?? '');
-    const mountpoint = unescape(fields[4] ?? '');
-    if (root !== '/' || (fields[5] ?? '').split(',').includes('ro')) continue;
-    let key: string | undefined;
-    if (fstype === 'cgroup2') key = '';
-    else if (fstype === 'cgroup') key = hierarchyKey(superOptions, own);
-    const path = key === undefined ? undefined : own.get(key);
-    if (path !== undefined) return join(mountpoint, path, 'cgroup.procs');
+    if (fstype !== 'cgroup' && fstype !== 'cgroup2') continue;
+    if (unescape(fields[3] ?? '') !== '/' || (fields[5] ?? '').split(',').includes('ro')) continue;
+    out.push({ options: new Set(superOptions.split(',')), v2: fstype === 'cgroup2', mountpoint: unescape(fields[4] ?? '') });
   }
-  return null;
+  return out;
 }
 
-// The /proc/self/cgroup key of a v1 mount: its controllers and name= option, in the kernel's order.
-function hierarchyKey(superOptions: string, own: Map<string, string>): string | undefined {
-  const options = new Set(superOptions.split(','));
-  for (const key of own.keys()) {
-    if (key !== '' && key.split(',').every((part) => options.has(part))) return key;
+/** /proc/self/cgroup: hierarchy key (controllers, or '' for cgroup2) → this process's path in it. */
+function readOwn(procfs: string): Map<string, string> {
+  const own = new Map<string, string>();
+  let text: string;
+  try {
+    text = readFileSync(join(procfs, 'self/cgroup'), 'utf8');
+  } catch {
+    return own;
   }
-  return undefined;
+  for (const line of text.split('\n')) {
+    const m = /^\d+:([^:]*):(\/.*)$/.exec(line);
+    if (m) own.set(m[1]!, m[2]!);
+  }
+  return own;
+}
+
+function procsFileIn(mounts: CgroupMount[], own: Map<string, string>): string | null {
+  for (const mount of mounts) {
+    const key = mount.v2 ? '' : [...own.keys()].find((k) => k !== '' && k.split(',').every((part) => mount.options.has(part)));
+    const path = key === undefined ? undefined : own.get(key);
+    // Outside a cgroup namespace's root the path starts with /..; a removed cgroup v2 ends in " (deleted)".
+    if (path === undefined || path.split('/').includes('..') || path.endsWith(' (deleted)')) continue;
+    return join(mount.mountpoint, path, 'cgroup.procs');
+  }
+  return null;
 }
 
 // mountinfo escapes space, tab, newline and backslash as \ooo.

@@ -8,6 +8,14 @@ describe('wrapHidingUnified', () => {
       file: '/h/berth-hide-unified',
       args: [UNIFIED_MOUNT, 'crun', 'create', 'x'],
     });
+    expect(wrapHidingUnified('/proc/1/fd/9', ['create', 'x'], '/h/berth-hide-unified', '/usr/bin/crun').args).toEqual([
+      UNIFIED_MOUNT,
+      '--argv0',
+      '/usr/bin/crun',
+      '/proc/1/fd/9',
+      'create',
+      'x',
+    ]);
     const fallback = wrapHidingUnified('crun', ['create', 'x'], null);
     expect(fallback.file).toBe('unshare');
     expect(fallback.args.slice(-3)).toEqual(['crun', 'create', 'x']);
@@ -20,5 +28,10 @@ describe('wrapHidingUnified', () => {
       expect(r.stdout.trim()).toBe('0');
       expect(r.status).toBe(3);
     }
+  });
+
+  it.skipIf(process.getuid?.() !== 0 || !crunNeedsWrapper())("gives the wrapped program the argv[0] it is asked to", () => {
+    const cmd = wrapHidingUnified('/bin/sh', ['-c', 'echo "$0"'], undefined, 'my-name');
+    expect(spawnSync(cmd.file, cmd.args, { encoding: 'utf8' }).stdout).toBe('my-name\n');
   });
 });

@@ -24,16 +24,18 @@ export function crunNeedsWrapper(): boolean {
 }
 
 /**
- * The command and arguments that run `binary args…` with the unified cgroup mount hidden. The
- * exit status and stdio are crun's own (the wrapper `exec`s it); a failing step fails the whole
- * command with the wrapper's message on stderr. `helper` null forces the unshare + sh fallback.
+ * The command and arguments that run `binary args…` with the unified cgroup mount hidden, as
+ * `argv0` (default `binary`; the sh fallback cannot set it). The exit status and stdio are
+ * crun's own (the wrapper `exec`s it); a failing step fails the whole command with the
+ * wrapper's message on stderr. `helper` null forces the unshare + sh fallback.
  */
 export function wrapHidingUnified(
   binary: string,
   args: readonly string[],
   helper: string | null = hideUnifiedHelper() ?? null,
-): { file: string; args: string[] } {
-  if (helper) return { file: helper, args: [UNIFIED_MOUNT, binary, ...args] };
+  argv0?: string,
+): { file: string; args: string[]; argv0?: string } {
+  if (helper) return { file: helper, args: [UNIFIED_MOUNT, ...(argv0 ? ['--argv0', argv0] : []), binary, ...args] };
   const script = `umount ${UNIFIED_MOUNT} && exec "$0" "$@"`;
   return { file: 'unshare', args: ['--mount', '--propagation', 'private', 'sh', '-c', script, binary, ...args] };
 }

@@ -56,7 +56,7 @@ async function probe(flavor: RuntimeFlavor): Promise<DetectedRuntime> {
     out.path = resolveBinary(flavor);
     out.version = (await run(out.path, ['--version'], { timeout: 10_000 })).stdout.split('\n')[0]?.trim();
     scratch = await mkdtemp(join(tmpdir(), `berth-detect-${flavor}-`));
-    await createRuntime({ binary: out.path, flavor, root: scratch, hideUnifiedCgroup }).list();
+    await createRuntime({ binary: out.path, flavor, root: scratch, hideUnifiedCgroup, sealedCopy: false, cgroupAttachPrimer: null }).list();
     out.works = true;
   } catch (err) {
     out.reason = err instanceof Error ? err.message : String(err);

@@ -17,8 +17,18 @@ export interface InvokeResult {
   error?: string;
 }
 
-/** How to run the binary: the command actually spawned (a wrapper or the binary itself). */
-export type CommandBuilder = (args: string[]) => { file: string; args: string[] };
+/**
+ * How to run the binary: the command actually spawned (a wrapper or the binary itself), and the
+ * name it is known by (its argv[0] and the name in errors; default `file`).
+ */
+export type CommandBuilder = (args: string[]) => Command;
+
+/** One command: what to execute, its arguments, and its name (`argv0`, default `file`). */
+export interface Command {
+  file: string;
+  args: string[];
+  argv0?: string;
+}
 
 /**
  * The absolute path of `binary`: as is when it contains a `/`, else the first executable match
@@ -99,7 +109,7 @@ function nativeSpawn(): boolean {
  * is /dev/null and stdout/stderr are read until every holder has closed them. Unavailable when
  * the program does not exist.
  */
-async function runNative(cmd: { file: string; args: string[] }, stdio: Stdio | undefined): Promise<Ran> {
+async function runNative(cmd: Command, stdio: Stdio | undefined): Promise<Ran> {
   const file = resolveBinaryCached(cmd.file);
   const opened: number[] = [];
   const pipeEnds = (): [number, number] => {
@@ -118,10 +128,10 @@ async function runNative(cmd: { file: string; args: string[] }, stdio: Stdio | u
     const fds: [number | null, number | null, number | null] = stdio
       ? (stdio.map((t, i) => (t === 'ignore' ? null : t === 'inherit' ? i : t)) as [number | null, number | null, number | null])
       : [null, out![1], err![1]];
-    child = spawnProcess(file, [cmd.file, ...cmd.args], fds);
+    child = spawnProcess(file, [cmd.argv0 ?? cmd.file, ...cmd.args], fds);
   } catch (e) {
     for (const fd of opened) closeSync(fd);
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw unavailable(`runtime ${cmd.file}: executable not found`, { cause: e });
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw unavailable(`runtime ${cmd.argv0 ?? cmd.file}: executable not found`, { cause: e });
     throw e;
   }
   // The child has its own copies of the write ends; the read ends go to readPipe, which closes them.
@@ -159,8 +169,8 @@ function resolveBinaryCached(binary: string): string {
 }
 
 /** The command through child_process (where @berth/sys is not built). */
-async function runChild(cmd: { file: string; args: string[] }, stdio: Stdio | undefined): Promise<Ran> {
-  const child = spawn(cmd.file, cmd.args, { stdio: stdio ?? ['ignore', 'pipe', 'pipe'] });
+async function runChild(cmd: Command, stdio: Stdio | undefined): Promise<Ran> {
+  const child = spawn(cmd.file, cmd.args, { stdio: stdio ?? ['ignore', 'pipe', 'pipe'], ...(cmd.argv0 && { argv0: cmd.argv0 }) });
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -169,7 +179,7 @@ async function runChild(cmd: { file: string; args: string[] }, stdio: Stdio | un
   // 'exit' and then for our own pipes to drain only when we own them.
   const code = await new Promise<number>((resolve, reject) => {
     child.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'ENOENT' ? unavailable(`runtime ${cmd.file}: executable not found`, { cause: err }) : err),
+      reject(err.code === 'ENOENT' ? unavailable(`runtime ${cmd.argv0 ?? cmd.file}: executable not found`, { cause: err }) : err),
     );
     child.once(stdio ? 'exit' : 'close', (c: number | null, signal: NodeJS.Signals | null) =>
       resolve(c ?? 128 + (signal ? (osSignal(signal) ?? 0) : 0)),

@@ -43,9 +43,9 @@ export function createRuntime(opts: RuntimeOptions): OciRuntime {
   let rootReady: Promise<unknown> | undefined;
 
   const builder = (sub: string): CommandBuilder => {
-    path ??= resolveBinary(opts.binary);
-    const binary = opts.sealedCopy === false ? path : sealedExecutable(path);
-    return hide && WRAPPED_SUBCOMMANDS.has(sub) ? (args) => wrapHidingUnified(binary, args) : (args) => ({ file: binary, args });
+    const named = (path ??= resolveBinary(opts.binary));
+    const binary = opts.sealedCopy === false ? named : sealedExecutable(named);
+    return hide && WRAPPED_SUBCOMMANDS.has(sub) ? (args) => wrapHidingUnified(binary, args, undefined, named) : (args) => ({ file: binary, args, argv0: named });
   };
 
   // One invocation; throws the runtime's error unless it exits 0 (or `acceptExit` says fine).

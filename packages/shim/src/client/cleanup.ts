@@ -28,7 +28,7 @@ export async function cleanupTask(opts: { bundle: string; id: string; runtime?: 
   const root = recorded?.root ?? opts.runtimeRoot;
   let killedAt = Date.now();
   if (binary && root) {
-    const runtime = createRuntime({ binary, root });
+    const runtime = createRuntime({ binary, root, sealedCopy: false });
     await runtime.delete(id, { force: true }).catch((err: unknown) => {
       if (!isNotFound(err)) throw err;
     });
