@@ -2,6 +2,7 @@ import { parseReference } from '@berth/spec';
 import { Authorizer } from './auth';
 import { createFetcher } from './fetcher';
 import { endpointsFor, type Endpoint } from './hosts';
+import { ProxyRules, proxyFromEnvironment } from './proxy';
 import { createPusher } from './pusher';
 import { Repository, combineSignals, type ClientContext } from './repository';
 import { resolveReference } from './resolver';
@@ -11,14 +12,17 @@ import type { RegistryClient, RegistryClientOptions } from './types';
 /**
  * A client for OCI distribution registries (see `RegistryClient`). Endpoints, their TLS
  * settings and the challenges and tokens of each host are shared by every resolver, fetcher and
- * pusher it makes; `close()` ends its keep-alive connections.
+ * pusher it makes; `close()` ends its keep-alive connections. InvalidArgument for a proxy URL
+ * (given or from HTTP_PROXY/HTTPS_PROXY) that is not an http:// URL.
  */
 export function createRegistryClient(opts: RegistryClientOptions = {}): RegistryClient {
+  const proxy = opts.proxy === false ? undefined : new ProxyRules(opts.proxy ?? proxyFromEnvironment());
   const transport = new Transport({
     userAgent: opts.userAgent ?? 'berth/0.1',
     timeout: opts.timeout ?? 30_000,
     retries: opts.retries ?? 3,
     retryDelay: opts.retryDelay ?? 200,
+    ...(proxy && { proxy }),
   });
   const ctx: ClientContext = {
     transport,

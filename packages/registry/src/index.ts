@@ -4,6 +4,8 @@ export type { DockerConfigOptions } from './credentials';
 export { parseChallenges } from './challenge';
 export type { Challenge } from './challenge';
 export { endpointsFor, isLoopback, dockerHubHost } from './hosts';
+export { proxyFromEnvironment, ProxyRules } from './proxy';
+export type { ProxySettings } from './proxy';
 export type { Endpoint } from './hosts';
 export { manifestAccept } from './fetcher';
 export { maxManifestSize } from './resolver';

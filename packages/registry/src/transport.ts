@@ -3,7 +3,8 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dataLoss, deadlineExceeded, unavailable } from '@berth/errdefs';
-import type { Endpoint } from './hosts';
+import { hostName, type Endpoint } from './hosts';
+import { proxyAuthorization, TunnelingAgent, type ProxyRules } from './proxy';
 
 /** A request to an endpoint. `url` is a path below the endpoint's origin or an absolute URL. */
 export interface HttpRequest {
@@ -22,6 +23,8 @@ export interface TransportOptions {
   timeout: number;
   retries: number;
   retryDelay: number;
+  /** The HTTP proxies to go through (see proxy.ts); none when absent. */
+  proxy?: ProxyRules;
 }
 
 const retryStatus = new Set([429, 500, 502, 503, 504]);
@@ -38,11 +41,14 @@ export function originOf(ep: Endpoint): string {
  * redirects followed (Authorization is dropped when the origin changes, as blob storage must
  * not see registry credentials), retries with exponential backoff on 429, 5xx and dropped
  * connections, a timeout until the response headers arrive, and the HTTPS-to-HTTP fallback of
- * loopback endpoints when the server does not speak TLS.
+ * loopback endpoints when the server does not speak TLS. Through a proxy where `opts.proxy`
+ * says so: plain HTTP as absolute-form requests to it, HTTPS through a CONNECT tunnel.
  */
 export class Transport {
   private readonly agents = new Map<Endpoint['tls'], https.Agent>();
   private readonly httpAgent = new http.Agent({ keepAlive: true });
+  /** By proxy URL, then by the endpoint's TLS settings (undefined: the defaults). */
+  private readonly tunnels = new Map<string, Map<Endpoint['tls'] | undefined, TunnelingAgent>>();
 
   constructor(readonly opts: TransportOptions) {}
 
@@ -50,6 +56,16 @@ export class Transport {
     this.httpAgent.destroy();
     for (const a of this.agents.values()) a.destroy();
     this.agents.clear();
+    for (const byTls of this.tunnels.values()) for (const a of byTls.values()) a.destroy();
+    this.tunnels.clear();
+  }
+
+  private tunnel(proxy: URL, tlsSettings: Endpoint['tls'] | undefined): TunnelingAgent {
+    let byTls = this.tunnels.get(proxy.href);
+    if (!byTls) this.tunnels.set(proxy.href, (byTls = new Map()));
+    let agent = byTls.get(tlsSettings);
+    if (!agent) byTls.set(tlsSettings, (agent = new TunnelingAgent(proxy, { ...tlsSettings }, this.opts.timeout)));
+    return agent;
   }
 
   private httpsAgent(ep: Endpoint): https.Agent {
@@ -152,12 +168,28 @@ export class Transport {
     signal: AbortSignal | undefined,
   ): Promise<IncomingMessage> {
     const secure = url.protocol === 'https:';
-    const agent = secure ? (own ? this.httpsAgent(ep) : https.globalAgent) : own ? this.httpAgent : http.globalAgent;
+    const proxy = this.opts.proxy?.proxyFor(url);
     const h: Record<string, string> = { 'User-Agent': this.opts.userAgent, ...(own ? ep.header : {}), ...headers };
     if (length !== undefined) h['Content-Length'] = String(length);
     const what = `registry ${url.host}: ${method} ${url.pathname}`;
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = (secure ? https : http).request(url, { method, headers: h, agent, signal });
+      let req: http.ClientRequest;
+      if (proxy && !secure) {
+        // Plain HTTP through the proxy: the whole URL as the request target.
+        const options = { host: hostName(proxy.host), port: proxy.port || 80, path: url.href, method, agent: this.httpAgent, signal };
+        req = http.request({ ...options, headers: { ...h, Host: url.host, ...proxyAuthorization(proxy) } });
+      } else {
+        const agent = proxy
+          ? this.tunnel(proxy, own ? ep.tls : undefined)
+          : secure
+            ? own
+              ? this.httpsAgent(ep)
+              : https.globalAgent
+            : own
+              ? this.httpAgent
+              : http.globalAgent;
+        req = (secure ? https : http).request(url, { method, headers: h, agent, signal });
+      }
       req.setTimeout(this.opts.timeout, () => req.destroy(deadlineExceeded(`${what}: no response in ${this.opts.timeout} ms`)));
       req.on('response', (res) => {
         req.setTimeout(0);

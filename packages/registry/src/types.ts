@@ -1,3 +1,4 @@
+import type { ProxySettings } from './proxy';
 import type { Readable } from 'node:stream';
 import type { Descriptor, Digester } from '@berth/spec';
 
@@ -90,6 +91,11 @@ export interface RegistryClientOptions {
   retries?: number;
   /** The first retry's delay in ms, doubling each time (a `Retry-After` header wins). Default 200. */
   retryDelay?: number;
+  /**
+   * The HTTP proxies to reach registries through (see proxy.ts for the rules); default: from
+   * HTTP_PROXY, HTTPS_PROXY and NO_PROXY (or their lower-case forms) at creation; false for none.
+   */
+  proxy?: ProxySettings | false;
 }
 
 /** What `resolve` found: the normalized reference and the descriptor of the root manifest or index. */

@@ -12,7 +12,7 @@ export interface TestPki {
   serverKey: string;
 }
 
-/** A CA and a server certificate for 127.0.0.1 and localhost signed by it, as PEM files in `dir`. */
+/** A CA and a server certificate for 127.0.0.1, localhost and registry.test (a name only the test proxy resolves) signed by it, as PEM files in `dir`. */
 export function makePki(dir: string): TestPki {
   const caKey = join(dir, 'ca.key');
   const caCert = join(dir, 'ca.crt');
@@ -22,7 +22,7 @@ export function makePki(dir: string): TestPki {
   const ext = join(dir, 'server.ext');
   openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', caCert, '-days', '2', '-subj', '/CN=berth test CA');
   openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', serverKey, '-out', csr, '-subj', '/CN=127.0.0.1');
-  writeFileSync(ext, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n');
+  writeFileSync(ext, 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:registry.test\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n');
   openssl('x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial', '-out', serverCert, '-days', '2', '-extfile', ext);
   return { caCert, serverCert, serverKey };
 }
