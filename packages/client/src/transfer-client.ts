@@ -15,6 +15,8 @@ export interface PullRequestOptions {
   /** Talk plain HTTP to the registry (`default_scheme: http`). */
   plainHttp?: boolean;
   headers?: Record<string, string>;
+  /** A directory of `<host>/hosts.toml` registry settings on berthd's machine (`host_dir`, ctr's `--hosts-dir`). */
+  hostDir?: string;
 }
 
 /** A Transfer request pulling `reference` into the image store (containerd 2's `ctr image pull` shape). */
@@ -36,7 +38,7 @@ export function pullRequest(reference: string, opts: PullRequestOptions = {}): M
 }
 
 /** A Transfer request pushing the image record `name` to `reference`. */
-export function pushRequest(name: string, reference: string, opts: Pick<PullRequestOptions, 'plainHttp' | 'headers'> = {}): MessageInit<transferService.TransferRequest> {
+export function pushRequest(name: string, reference: string, opts: Pick<PullRequestOptions, 'plainHttp' | 'headers' | 'hostDir'> = {}): MessageInit<transferService.TransferRequest> {
   return {
     source: toAny('containerd.types.transfer.ImageStore', transferTypes.ImageStore, { name }),
     destination: toAny('containerd.types.transfer.OCIRegistry', transferTypes.OCIRegistry, registry(reference, opts)),
@@ -114,8 +116,8 @@ function toAny<T>(name: string, codec: MessageCodec<T>, value: MessageInit<T>): 
   return { typeUrl: name, value: codec.encode(value) };
 }
 
-function registry(reference: string, opts: Pick<PullRequestOptions, 'plainHttp' | 'headers'>): MessageInit<transferTypes.OCIRegistry> {
-  return { reference, resolver: { defaultScheme: opts.plainHttp ? 'http' : '', headers: opts.headers ?? {} } };
+function registry(reference: string, opts: Pick<PullRequestOptions, 'plainHttp' | 'headers' | 'hostDir'>): MessageInit<transferTypes.OCIRegistry> {
+  return { reference, resolver: { defaultScheme: opts.plainHttp ? 'http' : '', headers: opts.headers ?? {}, hostDir: opts.hostDir ?? '' } };
 }
 
 function wirePlatform(p: Platform): { os: string; architecture: string; variant: string } {

@@ -1,17 +1,24 @@
 #!/usr/bin/env node
 /**
- * berthd [--root DIR] [--state DIR] [--address SOCK] [--config FILE] [--runtime crun|runc|PATH] [--log-level L]
+ * berthd [--root DIR] [--state DIR] [--address SOCK] [--config FILE] [--runtime crun|runc|PATH]
+ *        [--registry-config-path DIRS] [--log-level L]
  *
  * Serves containerd's v1 gRPC API on a unix socket. SIGTERM or SIGINT stops it gracefully;
  * containers keep running under their shims. `--config` is a JSON file with the same keys
- * (root, state, address, runtime, logLevel); flags win over it.
+ * (root, state, address, runtime, registryConfigPath, logLevel); flags win over it.
+ * `--registry-config-path` is containerd's `config_path`: directories (colon-separated) of
+ * `<host>/hosts.toml` registry settings, default /etc/berth/certs.d:/etc/containerd/certs.d.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startEngine } from './engine';
 import { createLogger, type LogLevel } from './daemon/log';
 
-const USAGE = 'usage: berthd [--root DIR] [--state DIR] [--address SOCK] [--config FILE] [--runtime crun|runc|PATH] [--log-level debug|info|warn|error]';
+const USAGE =
+  'usage: berthd [--root DIR] [--state DIR] [--address SOCK] [--config FILE] [--runtime crun|runc|PATH] [--registry-config-path DIRS] [--log-level debug|info|warn|error]';
+
+/** Where registry host settings are looked for when nothing says otherwise (berth's, then containerd's). */
+const DEFAULT_REGISTRY_CONFIG_PATH = '/etc/berth/certs.d:/etc/containerd/certs.d';
 
 async function main(argv: string[]): Promise<number> {
   let values;
@@ -24,6 +31,7 @@ async function main(argv: string[]): Promise<number> {
         address: { type: 'string', short: 'a' },
         config: { type: 'string', short: 'c' },
         runtime: { type: 'string' },
+        'registry-config-path': { type: 'string' },
         'log-level': { type: 'string', short: 'l' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -45,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
     state: values.state ?? file.state,
     address: values.address ?? file.address,
     runtime: values.runtime ?? file.runtime,
+    registry: { configPath: values['registry-config-path'] ?? file.registryConfigPath ?? DEFAULT_REGISTRY_CONFIG_PATH },
     log,
   });
   log.info(`serving containerd's v1 API on ${engine.address} (root ${engine.root}, state ${engine.state})`);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { rootCertificates } from 'node:tls';
 import { invalidArgument } from '@berth/errdefs';
 import type { Capability, EndpointSettings, HostsConfig } from './types';
 
@@ -22,7 +23,7 @@ export interface Endpoint {
   mirror: boolean;
   capabilities: ReadonlySet<Capability>;
   header: Record<string, string>;
-  tls: { ca?: Buffer[]; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean };
+  tls: { ca?: (string | Buffer)[]; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean };
   httpFallback: boolean;
 }
 
@@ -48,7 +49,7 @@ function pem(value: string): Buffer {
 function tlsOf(s: EndpointSettings, where: string): Endpoint['tls'] {
   try {
     const tls: Endpoint['tls'] = { rejectUnauthorized: s.skipVerify !== true };
-    if (s.ca !== undefined) tls.ca = (Array.isArray(s.ca) ? s.ca : [s.ca]).map(pem);
+    if (s.ca !== undefined) tls.ca = [...rootCertificates, ...(Array.isArray(s.ca) ? s.ca : [s.ca]).map(pem)];
     if (s.client !== undefined) {
       tls.cert = pem(s.client.cert);
       tls.key = pem(s.client.key);
@@ -100,7 +101,7 @@ export function endpointsFor(domain: string, config: HostsConfig = {}): Endpoint
     domain,
     scheme: u.protocol === 'http:' ? 'http' : 'https',
     host: u.host,
-    path: `${u.pathname.replace(/\/+$/, '')}/v2`,
+    path: hc.overridePath ? u.pathname.replace(/\/+$/, '') : `${u.pathname.replace(/\/+$/, '')}/v2`,
     mirror: false,
     capabilities: new Set(hc.capabilities ?? ['pull', 'resolve', 'push']),
     header: { ...hc.header },

@@ -5,6 +5,7 @@ export { parseChallenges } from './challenge';
 export type { Challenge } from './challenge';
 export { endpointsFor, isLoopback, dockerHubHost } from './hosts';
 export { proxyFromEnvironment, ProxyRules } from './proxy';
+export { hostsFromDir, parseHostsToml } from './hosts-dir';
 export type { ProxySettings } from './proxy';
 export type { Endpoint } from './hosts';
 export { manifestAccept } from './fetcher';

@@ -12,8 +12,8 @@ export type Capability = 'pull' | 'resolve' | 'push';
 /** Settings shared by a registry's server and its mirrors (containerd's hosts.toml fields). */
 export interface EndpointSettings {
   /**
-   * CA certificates to trust for this endpoint, in addition to none else: PEM file paths, or PEM
-   * text (anything starting with `-----BEGIN`). When given, the system roots are not used.
+   * CA certificates to trust for this endpoint besides the system's roots (as containerd adds
+   * them): PEM file paths, or PEM text (anything starting with `-----BEGIN`).
    */
   ca?: string | string[];
   /** Client certificate and key (PEM paths or text) for mutual TLS. */
@@ -49,6 +49,8 @@ export interface RegistryHostConfig extends EndpointSettings {
    * does not speak TLS, as Docker does for its default insecure registries.
    */
   server?: string;
+  /** Use the server URL's path as the API root instead of appending `/v2` (containerd's `override_path`). */
+  overridePath?: boolean;
   /** Mirrors, tried in order before the server; on a miss or an error the next one is tried. */
   mirrors?: MirrorConfig[];
 }

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { contentService, imagesService, leasesService, type transferTypes } from '@berth/api';
@@ -269,6 +269,28 @@ describe.skipIf(!canRun)('Transfer: a registry that fails', () => {
 });
 
 describe.skipIf(!canRun)('Transfer: a registry with Basic auth', () => {
+  it("takes registry settings from containerd's hosts.toml directories: berthd's config path, and a request's host_dir", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'berth-transfer-hosts-'));
+    // A domain nobody resolves, served by the test registry as its mirror.
+    const domain = 'mirror-test.invalid';
+    const hostsToml = `server = "https://${domain}"\n[host."http://${registry.host}"]\n  capabilities = ["pull", "resolve"]\n`;
+    for (const d of ['config-path', 'host-dir']) {
+      await mkdir(join(dir, d, domain), { recursive: true });
+      await writeFile(join(dir, d, domain, 'hosts.toml'), hostsToml);
+    }
+    const configured = await startEngine({ root: join(dir, 'root'), state: join(dir, 'state'), registry: { configPath: `${join(dir, 'nothing-here')}:${join(dir, 'config-path')}` } });
+    try {
+      const ref = `${domain}/busybox:latest`;
+      await transferOn(configured.address, pullRequest(ref), { namespace: 'hosts' });
+      expect(await ctr(configured.address, '-n', 'hosts', 'run', '--rm', ref, 'mirrored', 'echo', 'from the mirror')).toBe('from the mirror\n');
+      await transferOn(berthd.address, pullRequest(ref, { hostDir: join(dir, 'host-dir') }), { namespace: 'hosts' });
+      expect(await rejectionKind(transferOn(berthd.address, pullRequest(ref), { namespace: 'no-hosts' }))).toBe(ErrorKind.Unavailable);
+    } finally {
+      await configured.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('pushes and pulls with credentials from the engine host docker config.json', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'berth-transfer-auth-'));
     const htpasswd = join(dir, 'htpasswd');

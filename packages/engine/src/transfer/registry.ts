@@ -1,5 +1,14 @@
 import { transferTypes } from '@berth/api';
-import { dockerConfigCredentials, createRegistryClient, type CredentialStore, type Credentials, type HostsConfig, type RegistryClient } from '@berth/registry';
+import {
+  createRegistryClient,
+  dockerConfigCredentials,
+  hostsFromDir,
+  type CredentialStore,
+  type Credentials,
+  type HostsConfig,
+  type RegistryClient,
+  type RegistryHostConfig,
+} from '@berth/registry';
 import { invalidArgument } from '@berth/errdefs';
 import { parseReference } from '@berth/spec';
 import { anyTypeName, toAny } from './any';
@@ -11,6 +20,12 @@ export interface RegistrySettings {
   dockerConfig?: string;
   /** Per-registry settings (mirrors, CAs, ...), merged under what a request's resolver asks for. */
   hosts?: HostsConfig;
+  /**
+   * containerd's `config_path`: directories of `<host>/hosts.toml` (colon-separated, the first
+   * with a directory for the host wins), read at each transfer. A host found there replaces its
+   * entry in `hosts`.
+   */
+  configPath?: string;
   /** Attempts after the first on a dropped connection, 429 or 5xx (the registry client's default: 3). */
   retries?: number;
 }
@@ -21,7 +36,8 @@ export interface RegistrySettings {
  * with every request. Credentials: first the client's `auth_stream`, if named (an AuthRequest
  * Any sent on it, an AuthResponse Any awaited: CREDENTIALS → user and password, REFRESH → an
  * identity token, NONE → none), then the engine host's docker config, read afresh for each
- * transfer. `host_dir` is not supported (InvalidArgument), nor HEADER answers (ignored).
+ * transfer. Host settings: the resolver's `host_dir` (`ctr --hosts-dir`), else berthd's
+ * `configPath`, else its `hosts` (see `RegistrySettings`). HEADER answers are ignored.
  */
 export function registryClientFor(
   reg: transferTypes.OCIRegistry,
@@ -29,10 +45,13 @@ export function registryClientFor(
 ): RegistryClient {
   const ref = parseReference(reg.reference);
   const resolver = reg.resolver;
-  if (resolver?.hostDir) throw invalidArgument('registry resolver: host_dir is not supported; configure hosts in berthd');
   const scheme = resolver?.defaultScheme || '';
   if (scheme !== '' && scheme !== 'http' && scheme !== 'https') throw invalidArgument(`registry resolver: unknown default_scheme ${JSON.stringify(scheme)}`);
   const hosts: HostsConfig = { ...opts.settings.hosts };
+  const fromDir = [resolver?.hostDir, ...(opts.settings.configPath ?? '').split(':')]
+    .filter((d): d is string => !!d)
+    .reduce<RegistryHostConfig | undefined>((found, dir) => found ?? hostsFromDir(dir, ref.domain), undefined);
+  if (fromDir) hosts[ref.domain] = fromDir;
   const headers = resolver?.headers ?? {};
   if (scheme || Object.keys(headers).length > 0) {
     const base = hosts[ref.domain] ?? {};
