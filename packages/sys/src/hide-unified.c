@@ -9,11 +9,15 @@
  * message on stderr when a step fails; otherwise PROGRAM's own.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static int fail(const char *what, const char *arg) {
   fprintf(stderr, "berth-hide-unified: %s %s: %s\n", what, arg, strerror(errno));
@@ -37,6 +41,16 @@ int main(int argc, char **argv) {
   if (umount2(argv[1], MNT_DETACH) != 0) return fail("umount", argv[1]);
   const char *file = argv[prog];
   if (argv0) argv[prog] = (char *)argv0;
+  /* A /proc/<pid>/fd/<n> program (a sealed copy) by descriptor, so that it is named after the
+   * file rather than `<n>`; a script cannot be run that way (ENOENT), so by path then. */
+  if (strncmp(file, "/proc/", 6) == 0 && strstr(file, "/fd/") != NULL) {
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      syscall(SYS_execveat, fd, "", argv + prog, environ, AT_EMPTY_PATH);
+      if (errno != ENOENT) return fail("exec", file);
+      close(fd);
+    }
+  }
   execvp(file, argv + prog);
   return fail("exec", file);
 }

@@ -8,7 +8,8 @@
  * every signal at its default and none blocked (as libuv does for its children; glibc's
  * posix_spawn would leave its two internal signals ignored through the exec, and they would
  * reach a container's processes), this environment and working directory. Every descriptor
- * opened close-on-exec (all of Node's and libuv's) closes at the exec.
+ * opened close-on-exec (all of Node's and libuv's) closes at the exec. A /proc/<pid>/fd/<n>
+ * path is executed by descriptor (execveat), so the process is named after the file.
  */
 #include "common.h"
 
@@ -31,6 +32,8 @@ typedef struct {
   char **argv;
   int fds[3];
   int errpipe;
+  /* `file` is a /proc/<pid>/fd/<n> path: exec the file it names by descriptor (see js_spawn). */
+  bool by_fd;
 } child_args;
 
 /* The kernel's sigaction (rt_sigaction), which, unlike glibc's, accepts every signal number. */
@@ -59,6 +62,15 @@ static int child_main(void *p) {
       if (fcntl(i, F_SETFD, 0) != 0) err = errno;
     } else if (dup2(a->fds[i], i) < 0) {
       err = errno;
+    }
+  }
+  if (!err && a->by_fd) {
+    int fd = open(a->file, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      syscall(SYS_execveat, fd, "", a->argv, environ, AT_EMPTY_PATH);
+      err = errno;
+      close(fd);
+      if (err == ENOENT) err = 0; /* a script, whose interpreter cannot open a close-on-exec fd: by path */
     }
   }
   if (!err) {
@@ -145,6 +157,10 @@ static napi_value js_spawn(napi_env env, napi_callback_info info) {
   }
   ca.file = file;
   ca.argv = args;
+  /* Executed through /proc/<pid>/fd/<n> (a sealed copy, say), a program would be named `<n>` in
+   * ps: the kernel names it after the path's last part. By descriptor it is named after the
+   * file itself (`memfd:crun` for a memfd called crun). */
+  ca.by_fd = strncmp(file, "/proc/", 6) == 0 && strstr(file, "/fd/") != NULL;
   ca.errpipe = ep[1];
 
   /* No handler of this process may run in the child before it resets them (shared memory). */

@@ -1,6 +1,8 @@
-import { closeSync, readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pipe, spawnProcess, waitPidfd } from './index.js';
+import { pipe, sealedCopy, spawnProcess, waitPidfd } from './index.js';
 
 /** Runs `sh -c script` through spawnProcess with stdout (and stderr) to a pipe; the exit status and the output. */
 async function run(script: string, stdin: number | null = null): Promise<{ exitCode: number; out: string }> {
@@ -50,5 +52,36 @@ describe('spawnProcess (a vfork-like clone)', () => {
     expect(() => spawnProcess('/nonexistent/program', ['x'], [null, null, null])).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'spawn' }));
     expect(() => spawnProcess('/bin/sh', [], [null, null, null])).toThrow(RangeError);
     expect(() => spawnProcess('/bin/sh', ['sh'], [1, null, null])).toThrow(RangeError);
+  });
+
+  it('runs a /proc/<pid>/fd/<n> program by descriptor, so it is named after the file, and a script there by path', async () => {
+    const fd = sealedCopy('/bin/sleep', 'named');
+    const dir = mkdtempSync(join(tmpdir(), 'berth-spawn-'));
+    try {
+      const child = spawnProcess(`/proc/${process.pid}/fd/${fd}`, ['sleep', '5'], [null, null, null]);
+      try {
+        expect(readFileSync(`/proc/${child.pid}/comm`, 'utf8')).toBe('memfd:named\n');
+        expect(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8')).toBe('sleep\x005\x00');
+      } finally {
+        process.kill(child.pid, 'SIGKILL');
+        await waitPidfd(child.pidfd);
+        closeSync(child.pidfd);
+      }
+      const script = join(dir, 'script');
+      writeFileSync(script, '#!/bin/sh\necho "script $1" > "$2"\n', { mode: 0o755 });
+      const out = join(dir, 'out');
+      const scriptFd = openSync(script, 'r');
+      try {
+        const s = spawnProcess(`/proc/${process.pid}/fd/${scriptFd}`, ['script', 'ran', out], [null, null, null]);
+        expect((await waitPidfd(s.pidfd)).exitCode).toBe(0);
+        closeSync(s.pidfd);
+        expect(readFileSync(out, 'utf8')).toBe('script ran\n');
+      } finally {
+        closeSync(scriptFd);
+      }
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

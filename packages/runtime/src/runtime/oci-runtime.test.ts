@@ -174,13 +174,14 @@ describe.skipIf(!isRoot).each(flavors)('%s', (flavor) => {
     await rt.create(id, dir, { pidFile });
     // Until started, the init is still the runtime's own program: our copy, not one of its own.
     const initPid = Number(await readFile(pidFile, 'utf8'));
-    expect(readlinkSync(`/proc/${initPid}/exe`)).toBe(`/memfd:berth-sealed:${flavor} (deleted)`);
-    // Its argv[0] is still the runtime's path.
+    expect(readlinkSync(`/proc/${initPid}/exe`)).toBe(`/memfd:${flavor} (deleted)`);
+    // Its argv[0] is still the runtime's path, and it is named after the copy (runc renames its init itself).
     expect(readFileSync(`/proc/${initPid}/cmdline`, 'utf8').split('\0')[0]).toMatch(new RegExp(`/${flavor}$`));
+    expect(readFileSync(`/proc/${initPid}/comm`, 'utf8')).toBe(flavor === 'crun' ? 'memfd:crun\n' : 'runc:[2:INIT]\n');
     const plain = createRuntime({ binary: flavor, root: rt.root, sealedCopy: false });
     const other = await bundle({ args: ['true'] });
     await plain.create(other.id, other.dir, { pidFile: join(other.dir, 'init.pid') });
-    expect(readlinkSync(`/proc/${Number(await readFile(join(other.dir, 'init.pid'), 'utf8'))}/exe`)).not.toContain('berth-sealed');
+    expect(readlinkSync(`/proc/${Number(await readFile(join(other.dir, 'init.pid'), 'utf8'))}/exe`)).not.toBe(`/memfd:${flavor} (deleted)`);
   });
 
   it('primes the cgroup attach for create and exec, and for nothing else', async () => {

@@ -14,7 +14,7 @@ describe('sealedExecutable', () => {
     copyFileSync('/bin/echo', bin);
     const first = sealedExecutable(bin);
     expect(first).toMatch(new RegExp(`^/proc/${process.pid}/fd/\\d+$`));
-    expect(readlinkSync(first)).toBe('/memfd:berth-sealed:tool (deleted)');
+    expect(readlinkSync(first)).toBe('/memfd:tool (deleted)');
     expect(execFileSync(first, ['hi'], { encoding: 'utf8' })).toBe('hi\n');
     expect(sealedExecutable(bin)).toBe(first);
 

@@ -9,9 +9,9 @@ import { sealedCopy } from '@berth/sys';
  * They skip that when they already run from a memfd sealed the same way. So this process makes
  * the copy once per binary (@berth/sys `sealedCopy`) and runs the runtime from it, as
  * `/proc/<this pid>/fd/<n>`; the copy can no more be changed than their own. Nothing is
- * written to any file system. (The kernel names a process after the last part of the path it
- * was executed by, so the runtime's processes are named `<n>` in `ps` until they exec the
- * container's program; their argv[0] is still the binary's path.)
+ * written to any file system. @berth/sys's spawn and berth-hide-unified execute such a path by
+ * descriptor, so the runtime's processes are named `memfd:crun` in `ps` (by the fd path they
+ * would be `<n>`); their argv[0] is still the binary's path.
  *
  * Only ELF programs are copied: a script run from a memfd would need its fd open in the
  * interpreter. The copy is made again when the file on disk changes (a package upgrade),
@@ -50,7 +50,7 @@ export function sealedExecutable(binary: string): string {
   let copy: Copy = { stat, path: binary };
   if (isElf(binary)) {
     try {
-      const fd = sealedCopy(binary, `berth-sealed:${basename(binary)}`);
+      const fd = sealedCopy(binary, basename(binary));
       copy = { stat, fd, path: `/proc/${process.pid}/fd/${fd}` };
     } catch {
       // run the binary itself
