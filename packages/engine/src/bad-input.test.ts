@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { containersService, contentService, imagesService, namespacesService, snapshotsService, tasksService } from '@berth/api';
+import { containersService, contentService, imagesService, leasesService, namespacesService, snapshotsService, tasksService } from '@berth/api';
 import { ErrorKind, kindOf } from '@berth/errdefs';
 import { startEngine } from './engine';
 import { containerdMissing, createGrpcClient, rejection, startContainerd } from './testing';
@@ -62,6 +62,7 @@ function clients(address: string, namespace: string) {
     content: createGrpcClient(address, contentService.Content, { namespace }),
     images: createGrpcClient(address, imagesService.Images, { namespace }),
     snapshots: createGrpcClient(address, snapshotsService.Snapshots, { namespace }),
+    leases: createGrpcClient(address, leasesService.Leases, { namespace }),
   };
 }
 
@@ -139,13 +140,18 @@ describe('bad input gets the error kind containerd gives, and changes nothing', 
   it('a snapshot key that exists', async () => {
     await expectKindEverywhere(ErrorKind.AlreadyExists, async (address, namespace) => {
       const c = clients(address, namespace);
-      await c.snapshots.prepare({ snapshotter: 'native', key: 'taken' });
+      // Under a lease, as containerd's clients work: an active snapshot with none is the garbage
+      // collector's to remove, and its first run after start (100 ms) may come in between.
+      const { lease } = await c.leases.create({ id: `${namespace}-lease` });
+      const leased = { lease: lease!.id };
+      await c.snapshots.prepare({ snapshotter: 'native', key: 'taken' }, leased);
       try {
-        return await c.snapshots.prepare({ snapshotter: 'native', key: 'taken', labels: { changed: 'no' } });
+        return await c.snapshots.prepare({ snapshotter: 'native', key: 'taken', labels: { changed: 'no' } }, leased);
       } finally {
         const { info } = await c.snapshots.stat({ snapshotter: 'native', key: 'taken' });
         expect(info?.labels ?? {}).toEqual({});
         await c.snapshots.remove({ snapshotter: 'native', key: 'taken' });
+        await c.leases.delete({ id: lease!.id });
       }
     });
   });
