@@ -1,9 +1,10 @@
 import { events, snapshotsService, type protobuf, type types } from '@berth/api';
-import { BerthError, invalidArgument, isNotFound } from '@berth/errdefs';
-import type { MetadataView, SnapshotRecord } from '@berth/metadata';
+import { BerthError, invalidArgument } from '@berth/errdefs';
+import type { SnapshotRecord } from '@berth/metadata';
 import type { Info, Kind, Mount, Snapshotter } from '@berth/snapshots';
 import { parseFilters, type Adaptor } from '@berth/spec';
 import type { EngineContext } from '../context';
+import { backendKey, createOwned, dropOwned, removeOwned, type SnapshotOwner } from './snapshot-ownership';
 import type { CallContext } from '../grpc/context';
 import { serverStream, unary, type GrpcServiceImpl } from '../grpc/service';
 
@@ -16,9 +17,7 @@ const LIST_BATCH = 100;
  * namespace is an identifier (no `/`), so the prefix is unambiguous. A garbage collector that
  * finds an unowned (ns, snapshotter, key) removes `backendKey(ns, key)` from the backend.
  */
-export function backendKey(ns: string, key: string): string {
-  return `${ns}/${key}`;
-}
+export { backendKey } from './snapshot-ownership';
 
 /**
  * containerd.services.snapshots.v1.Snapshots over the engine's snapshotters (`overlayfs`,
@@ -73,34 +72,14 @@ export function snapshotsImpl(ctx: EngineContext): GrpcServiceImpl<(typeof snaps
     };
   }
 
-  /**
-   * Records `key` for `ns` (and the call's lease), runs `change` on the backend, and takes the
-   * record back if that fails; inside the collector's gate, so a collection sees both steps or
-   * neither.
-   */
+  /** Records `key` for the call's namespace and lease, then runs `change` (see snapshot-ownership.ts). */
   function create<T>(call: CallContext, snapshotter: string, key: string, labels: Record<string, string>, change: () => Promise<T>): Promise<T> {
-    return ctx.gc.gate.shared(() => recordThen(call, snapshotter, key, labels, change));
+    const ns = call.namespace();
+    return createOwned(ctx, ownerOf(call, snapshotter), key, labels, change).catch((err: unknown) => Promise.reject(clientError(err, ns)));
   }
 
-  async function recordThen<T>(call: CallContext, snapshotter: string, key: string, labels: Record<string, string>, change: () => Promise<T>): Promise<T> {
-    const ns = call.namespace();
-    ctx.metadata.transaction((tx) => {
-      tx.snapshots.add(ns, snapshotter, key, labels);
-      if (call.lease) tx.leases.addResource(ns, call.lease, { type: `snapshots/${snapshotter}`, id: key });
-    });
-    try {
-      return await change();
-    } catch (err) {
-      try {
-        ctx.metadata.transaction((tx) => {
-          tx.snapshots.remove(ns, snapshotter, key);
-          if (call.lease) dropLeaseResource(tx, ns, call.lease, snapshotter, key);
-        });
-      } catch (undo) {
-        ctx.log.warn(`snapshot "${key}" (${snapshotter}): cannot take back the ownership record: ${(undo as Error).message}`);
-      }
-      throw clientError(err, ns);
-    }
+  function ownerOf(call: CallContext, snapshotter: string): SnapshotOwner {
+    return { ns: call.namespace(), snapshotter, lease: call.lease };
   }
 
   /** The backend, the call's namespace and the namespace's record of `key` (NotFound if it owns none). */
@@ -136,34 +115,18 @@ export function snapshotsImpl(ctx: EngineContext): GrpcServiceImpl<(typeof snaps
       if (req.name === '') throw invalidArgument(`snapshot "${req.key}": commit name must not be empty`);
       await create(call, req.snapshotter, req.name, req.labels, () => sn.commit(backendKey(ns, req.name), bkey, { signal: call.signal }));
       // The key is gone from the backend: drop its record (and, as containerd does, the call's lease's hold on it).
-      ctx.metadata.transaction((tx) => {
-        tx.snapshots.remove(ns, req.snapshotter, req.key);
-        if (call.lease) dropLeaseResource(tx, ns, call.lease, req.snapshotter, req.key);
-      });
+      ctx.metadata.transaction((tx) => dropOwned(tx, ownerOf(call, req.snapshotter), req.key));
       ctx.events.publish(ns, '/snapshot/commit', events.SnapshotCommit, { key: req.key, name: req.name, snapshotter: req.snapshotter });
       return {};
     }),
 
     remove: unary(async (req, call) => {
-      const ns = await ctx.gc.gate.shared(async () => {
-        const { sn, ns, bkey } = await owned(call, req.snapshotter, req.key);
-        try {
-          await sn.remove(bkey);
-        } catch (err) {
-          // A record whose backend snapshot is gone (a crash between the two writes) is removed all the same.
-          if (!isNotFound(err)) throw clientError(err, ns);
-        }
-        ctx.metadata.transaction((tx) => {
-          tx.snapshots.remove(ns, req.snapshotter, req.key);
-          if (call.lease) dropLeaseResource(tx, ns, call.lease, req.snapshotter, req.key);
-        });
-        return ns;
-      });
-      ctx.gc.markDirty(); // its parent, and what its labels referenced, may be garbage now
+      const sn = await open(req.snapshotter);
+      const ns = call.namespace();
+      await removeOwned(ctx, sn, ownerOf(call, req.snapshotter), req.key).catch((err: unknown) => Promise.reject(clientError(err, ns)));
       ctx.events.publish(ns, '/snapshot/remove', events.SnapshotRemove, { key: req.key, snapshotter: req.snapshotter });
       return {};
     }),
-
     stat: unary(async (req, call) => {
       const { sn, ns, record, bkey } = await owned(call, req.snapshotter, req.key);
       const info = await sn.stat(bkey).catch((err: unknown) => Promise.reject(clientError(err, ns)));
@@ -238,14 +201,6 @@ function adaptInfo(info: snapshotsService.Info, kind: Kind): Adaptor {
       }
     },
   };
-}
-
-function dropLeaseResource(tx: MetadataView, ns: string, lease: string, snapshotter: string, key: string): void {
-  try {
-    tx.leases.deleteResource(ns, lease, { type: `snapshots/${snapshotter}`, id: key });
-  } catch (err) {
-    if (!isNotFound(err)) throw err; // the lease itself is gone: nothing to drop
-  }
 }
 
 /** The backend's errors name `"<ns>/<key>"`; the client said `"<key>"`. Same kind, the client's names. */

@@ -1,27 +1,29 @@
-import { isNotFound, notImplemented } from '@berth/errdefs';
-import type { MetadataView } from '@berth/metadata';
+import { notImplemented } from '@berth/errdefs';
 import type { CommitOptions, Info, Mount, PrepareOptions, Snapshotter, Usage } from '@berth/snapshots';
 import type { EngineContext } from '../context';
-import { backendKey } from '../services/snapshots';
+import { backendKey, createOwned, dropOwned, removeOwned, type SnapshotOwner } from '../services/snapshot-ownership';
 
 /**
- * A backend snapshotter as namespace `ns` sees it, for server-side unpack: the same ownership
- * rules as the Snapshots service (keys `<ns>/<key>` in the backend, a record per key in the
- * metadata store, written before the backend changes and taken back if that fails, all inside
- * `gc.gate.shared`), and every snapshot it creates is added to `lease` when given, so a
- * collection during the pull keeps it. Publishes no events (containerd's unpack path neither).
+ * A backend snapshotter as namespace `ns` sees it, for server-side unpack: the Snapshots
+ * service's ownership rules (services/snapshot-ownership.ts), and every snapshot it creates is
+ * added to `lease` when given, so a collection during the pull keeps it. Publishes no events
+ * (containerd's unpack path neither).
  *
  * `stat` of a key the namespace does not own is NotFound even if another namespace has it.
  * `update` and `walk` are NotImplemented (unpack needs neither).
  */
 export class NamespacedSnapshotter implements Snapshotter {
+  private readonly owner: SnapshotOwner;
+
   constructor(
     private readonly ctx: EngineContext,
     private readonly backend: Snapshotter,
     private readonly name: string,
     private readonly ns: string,
-    private readonly lease: string | undefined,
-  ) {}
+    lease: string | undefined,
+  ) {
+    this.owner = { ns, snapshotter: name, lease };
+  }
 
   async stat(key: string): Promise<Info> {
     this.ctx.metadata.snapshots.get(this.ns, this.name, key);
@@ -61,20 +63,11 @@ export class NamespacedSnapshotter implements Snapshotter {
   async commit(name: string, key: string, opts: CommitOptions = {}): Promise<void> {
     this.ctx.metadata.snapshots.get(this.ns, this.name, key);
     await this.#create(name, opts.labels ?? {}, () => this.backend.commit(backendKey(this.ns, name), backendKey(this.ns, key), opts.signal ? { signal: opts.signal } : {}));
-    this.ctx.metadata.transaction((tx) => this.#drop(tx, key));
+    this.ctx.metadata.transaction((tx) => dropOwned(tx, this.owner, key));
   }
 
-  async remove(key: string): Promise<void> {
-    await this.ctx.gc.gate.shared(async () => {
-      this.ctx.metadata.snapshots.get(this.ns, this.name, key);
-      try {
-        await this.backend.remove(backendKey(this.ns, key));
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
-      this.ctx.metadata.transaction((tx) => this.#drop(tx, key));
-    });
-    this.ctx.gc.markDirty();
+  remove(key: string): Promise<void> {
+    return removeOwned(this.ctx, this.backend, this.owner, key);
   }
 
   walk(): Promise<void> {
@@ -83,33 +76,7 @@ export class NamespacedSnapshotter implements Snapshotter {
 
   async close(): Promise<void> {}
 
-  /** Records `key` (and the lease's hold on it), then runs `change` on the backend; takes the record back if that fails. */
   #create<T>(key: string, labels: Record<string, string>, change: () => Promise<T>): Promise<T> {
-    return this.ctx.gc.gate.shared(async () => {
-      this.ctx.metadata.transaction((tx) => {
-        tx.snapshots.add(this.ns, this.name, key, labels);
-        if (this.lease) tx.leases.addResource(this.ns, this.lease, { type: `snapshots/${this.name}`, id: key });
-      });
-      try {
-        return await change();
-      } catch (err) {
-        this.ctx.metadata.transaction((tx) => this.#drop(tx, key));
-        throw err;
-      }
-    });
-  }
-
-  #drop(tx: MetadataView, key: string): void {
-    try {
-      tx.snapshots.remove(this.ns, this.name, key);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-    if (!this.lease) return;
-    try {
-      tx.leases.deleteResource(this.ns, this.lease, { type: `snapshots/${this.name}`, id: key });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    return createOwned(this.ctx, this.owner, key, labels, change);
   }
 }
