@@ -1,5 +1,6 @@
+import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { dataLoss, invalidArgument, notImplemented, unknown } from '@berth/errdefs';
+import { dataLoss, invalidArgument, isUnavailable, notImplemented, unavailable, unknown } from '@berth/errdefs';
 import { createDigester, digestAlgorithm, isIndexMediaType, isManifestMediaType, parseDigest, type Descriptor } from '@berth/spec';
 import { repositoryScope } from './auth';
 import { createFetcher } from './fetcher';
@@ -9,6 +10,9 @@ import type { Repository } from './repository';
 import { maxManifestSize } from './resolver';
 import { originOf } from './transport';
 import type { PushContent, PushOptions, PushResult, Pusher } from './types';
+
+/** How many times one chunk of a chunked upload is resumed after a broken connection or a 416. */
+const RESUMES = 3;
 
 /**
  * The bytes of `source`, checked against `desc` as they pass: more bytes than the size, or a
@@ -97,32 +101,67 @@ export function createPusher(repo: Repository): Pusher {
     return new URL(location, `${originOf(ep)}${url}`);
   };
 
+  /** How many bytes an upload holds, from its status (GET: 204 with `Range: 0-<last byte>`), and where it goes on. */
+  const uploadedBytes = async (ep: Endpoint, at: URL, what: string): Promise<{ size: number; location?: URL }> => {
+    const res = await repo.request(ep, { method: 'GET', url: at.href }, scopes, what);
+    if (res.statusCode !== 204) throw await responseError(res, `${what}: upload status`);
+    res.resume();
+    const range = /^0-(\d+)$/.exec(String(res.headers.range ?? ''));
+    if (!range) throw unavailable(`${what}: upload status without a Range (${JSON.stringify(res.headers.range ?? '')})`);
+    // "0-0" is both nothing and one byte (distribution writes size-1, floored at 0); nothing is the safe reading.
+    const last = Number(range[1]);
+    return { size: last === 0 ? 0 : last + 1, ...(res.headers.location ? { location: new URL(res.headers.location, at) } : {}) };
+  };
+
   const upload = async (ep: Endpoint, at: URL, desc: Descriptor, content: PushContent, opts: PushOptions): Promise<void> => {
     const what = `push ${name}@${desc.digest} to ${ep.host}`;
     const signal = opts.signal;
     let location = at;
     if (opts.chunkSize !== undefined && opts.chunkSize > 0 && desc.size > opts.chunkSize) {
       let offset = 0;
-      const patch = async (chunk: Buffer): Promise<void> => {
-        const res = await repo.request(
-          ep,
-          {
-            method: 'PATCH',
-            url: location.href,
-            headers: {
-              'Content-Type': 'application/octet-stream',
-              'Content-Range': `${offset}-${offset + chunk.length - 1}`,
-            },
-            body: chunk,
-            signal,
-          },
-          scopes,
-          what,
-        );
-        if (res.statusCode !== 202) throw await responseError(res, what);
-        res.resume();
-        offset += chunk.length;
-        if (res.headers.location) location = new URL(res.headers.location, location);
+      // One chunk, resumed where the registry stands when the connection breaks or the registry
+      // says the range does not follow what it has (416): at most RESUMES times per chunk.
+      const patch = async (whole: Buffer): Promise<void> => {
+        let chunk = whole;
+        for (let attempt = 0; ; attempt++) {
+          let res: IncomingMessage | undefined;
+          let broken: unknown;
+          try {
+            res = await repo.request(
+              ep,
+              {
+                method: 'PATCH',
+                url: location.href,
+                headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${offset}-${offset + chunk.length - 1}` },
+                body: chunk,
+                signal,
+                retry: false,
+              },
+              scopes,
+              what,
+            );
+          } catch (err) {
+            if (signal?.aborted || !isUnavailable(err)) throw err;
+            broken = err;
+          }
+          if (res?.statusCode === 202) {
+            res.resume();
+            offset += chunk.length;
+            if (res.headers.location) location = new URL(res.headers.location, location);
+            return;
+          }
+          if (res && res.statusCode !== 416) throw await responseError(res, what);
+          res?.resume();
+          if (attempt >= RESUMES) throw broken ?? unavailable(`${what}: the registry refused the range ${offset}-${offset + chunk.length - 1} ${RESUMES + 1} times`);
+          const held = await uploadedBytes(ep, location, what);
+          if (held.location) location = held.location;
+          if (held.size < offset || held.size > offset + chunk.length) {
+            throw unavailable(`${what}: cannot resume: the registry holds ${held.size} bytes of the upload, expected ${offset} to ${offset + chunk.length}`, { cause: broken });
+          }
+          chunk = chunk.subarray(held.size - offset);
+          offset = held.size;
+          if (chunk.length === 0) return;
+        }
       };
       let pending: Buffer[] = [];
       let pendingSize = 0;

@@ -145,3 +145,49 @@ describe('a slow consumer', () => {
     }
   });
 });
+
+describe('a connection cut in the middle of a chunked upload', () => {
+  it('is resumed from where the registry stands, and the pushed blob verifies', async () => {
+    let cuts = 0;
+    const patches: string[] = [];
+    let statusQueries = 0;
+    let sent = 0; // over every connection
+    const cutAt = 200 * 1024; // inside the fourth 64 KiB chunk
+    const proxy = await startTcpProxy(registry.host, {
+      upstream: (chunk) => {
+        const text = chunk.toString('latin1');
+        for (const m of text.matchAll(/\r\ncontent-range: (\d+-\d+)\r\n/gi)) patches.push(m[1]!);
+        if (/^GET \/v2\/[^ ]*\/blobs\/uploads\//.test(text)) statusQueries++;
+        sent += chunk.length;
+        if (cuts === 0 && sent > cutAt) {
+          cuts++;
+          return 'cut';
+        }
+        return undefined;
+      },
+    });
+    const client = createRegistryClient({ retryDelay: 1 });
+    try {
+      const ref = `${proxy.host}/test/resumed-upload`;
+      expect(largest.size).toBeGreaterThan(8 * 65536);
+      expect(await client.pusher(ref).push(largest, () => image.source(largest), { chunkSize: 65536 })).toBe('uploaded');
+      expect(cuts).toBe(1);
+      expect(statusQueries).toBe(1);
+      // Each range starts within or right after the one before it: a chunk the cut broke is sent
+      // again from where the registry stood (or not at all if it had it all), nothing is skipped.
+      const ranges = patches.map((r) => r.split('-').map(Number) as [number, number]);
+      for (let i = 1; i < ranges.length; i++) {
+        expect(ranges[i]![0]).toBeGreaterThanOrEqual(ranges[i - 1]![0]);
+        expect(ranges[i]![0]).toBeLessThanOrEqual(ranges[i - 1]![1] + 1);
+      }
+      expect(ranges[0]![0]).toBe(0);
+      expect(ranges.at(-1)![1]).toBe(largest.size - 1);
+      const direct = createRegistryClient();
+      const bytes = await readStream(await direct.fetcher(`${registry.host}/test/resumed-upload`).fetch(largest)).finally(() => direct.close());
+      expect(digestOf(bytes)).toBe(largest.digest);
+    } finally {
+      client.close();
+      await proxy.close();
+    }
+  });
+});

@@ -7,8 +7,8 @@ export interface ProxyHooks {
    * forwarding, or a Buffer to forward in its place.
    */
   downstream?(chunk: Buffer, before: number): Buffer | 'cut';
-  /** Sees each chunk the client sends. */
-  upstream?(chunk: Buffer): void;
+  /** Sees each chunk the client sends, and the bytes this connection carried that way before it; 'cut' destroys both sides instead. */
+  upstream?(chunk: Buffer, before: number): void | 'cut';
 }
 
 export interface TcpProxy {
@@ -28,8 +28,11 @@ export async function startTcpProxy(target: string, hooks: ProxyHooks = {}): Pro
       client.destroy();
       upstream.destroy();
     };
+    let up = 0;
     client.on('data', (c: Buffer) => {
-      hooks.upstream?.(c);
+      const verdict = hooks.upstream?.(c, up);
+      up += c.length;
+      if (verdict === 'cut') return end();
       upstream.write(c);
     });
     upstream.on('data', (c: Buffer) => {
