@@ -41,6 +41,7 @@ export function createRuntime(opts: RuntimeOptions): OciRuntime {
   const primer = opts.cgroupAttachPrimer === undefined ? processCgroupAttachPrimer() : opts.cgroupAttachPrimer;
   let path: string | undefined;
   let rootReady: Promise<unknown> | undefined;
+  let rootMade = false;
 
   const builder = (sub: string): CommandBuilder => {
     const named = (path ??= resolveBinary(opts.binary));
@@ -50,8 +51,12 @@ export function createRuntime(opts: RuntimeOptions): OciRuntime {
 
   // One invocation; throws the runtime's error unless it exits 0 (or `acceptExit` says fine).
   const call = async (sub: string, id: string, args: string[], extra: { stdio?: Stdio; acceptExit?: boolean } = {}): Promise<InvokeResult> => {
-    rootReady ??= mkdir(opts.root, { recursive: true, mode: 0o711 });
-    await rootReady;
+    // Once the root exists, a call spawns the runtime before it first yields (a caller such as
+    // the shim's exit handling relies on that to start `delete` before its own bookkeeping).
+    if (!rootMade) {
+      rootReady ??= mkdir(opts.root, { recursive: true, mode: 0o711 }).then(() => void (rootMade = true));
+      await rootReady;
+    }
     const build = builder(sub);
     if (ATTACHING_SUBCOMMANDS.has(sub)) void primer?.prime();
     const r = await invoke(build, ['--root', opts.root, sub, ...args], { stdio: extra.stdio, appendLog: opts.log });

@@ -41,6 +41,20 @@ describe.skipIf(!isLinux)('Reaper', () => {
     expect((await status.exit).exitCode).toBe(9);
   });
 
+  it('a watch is settled by the SIGCHLD handler when the pidfd wait comes late, and only once', async () => {
+    // A wait thread that never answers on its own: only the SIGCHLD path can settle the watch.
+    let late: ((s: never) => void) | undefined;
+    reaper = new Reaper(() => new Promise((_, reject) => (late = () => reject(Object.assign(new Error('waitid: ECHILD'), { code: 'ECHILD' })))));
+    reaper.start();
+    const { exit } = await reaper.track(async () => ({ exit: reaper!.watch(await orphan('sh -c "sleep 0.05; exit 5"')) }));
+    const status = await Promise.race([exit, sleep(5000).then(() => 'timeout' as const)]);
+    expect(status).not.toBe('timeout');
+    expect((status as { exitCode: number }).exitCode).toBe(5);
+    late?.(undefined as never); // the thread's late ECHILD changes nothing
+    await sleep(10);
+    expect((await exit).exitCode).toBe(5);
+  });
+
   it('reaps orphans nobody watches, but never a child_process child or a watched pid', async () => {
     reaper = new Reaper();
     reaper.start();

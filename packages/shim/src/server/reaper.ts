@@ -8,7 +8,8 @@ import { isSysError, pidfdOpen, reapPid, setChildSubreaper, waitPidfd, type Exit
  * so does any other orphan below it. Two kinds of wait:
  *
  * - `watch(pid)`: a process whose exit matters (init, exec). Waited through a pidfd on a thread
- *   of its own, which reaps it and hands back its status.
+ *   of its own, which reaps it and hands back its status, or reaped by the SIGCHLD handler if
+ *   that comes first.
  * - orphans nobody watches: reaped by a scan on SIGCHLD, so no zombie is left behind.
  *
  * The scan must not steal the exit of a child that a runtime invocation (reaped through its
@@ -18,9 +19,16 @@ import { isSysError, pidfdOpen, reapPid, setChildSubreaper, waitPidfd, type Exit
  * call produced is watched before the call counts as finished.
  */
 export class Reaper {
-  private readonly watched = new Set<number>();
+  /** `waitPidfd` by default; tests give a slower one. */
+  constructor(private readonly waitExit: (pidfd: number) => Promise<ExitStatus> = waitPidfd) {}
+
+  /** Watched pids → settles their `watch` promise (once; later calls do nothing). */
+  private readonly watched = new Map<number, (status: ExitStatus) => void>();
   private inflight = 0;
-  private readonly onSigchld = (): void => void this.scan();
+  private readonly onSigchld = (): void => {
+    this.reapWatched();
+    this.scan();
+  };
 
   /** Becomes a child subreaper and starts reaping orphans. */
   start(): void {
@@ -34,22 +42,50 @@ export class Reaper {
 
   /**
    * Resolves with `pid`'s exit status once it exits (reaping it). `pid` must be a child of this
-   * process, alive or a zombie.
+   * process, alive or a zombie. The exit is taken by whichever comes first: the pidfd's wait
+   * thread, or the SIGCHLD handler (the wait thread can take milliseconds to be scheduled on a
+   * busy machine, and an exit's delete and Wait answer wait for it).
    */
-  async watch(pid: number): Promise<ExitStatus> {
-    this.watched.add(pid);
+  watch(pid: number): Promise<ExitStatus> {
     let fd: number;
     try {
       fd = pidfdOpen(pid);
     } catch (err) {
-      this.watched.delete(pid);
-      throw err;
+      return Promise.reject(err);
     }
-    try {
-      return await waitPidfd(fd);
-    } finally {
-      closeSync(fd);
-      this.watched.delete(pid);
+    return new Promise<ExitStatus>((resolve, reject) => {
+      let settled = false;
+      const settle = (status: ExitStatus): void => {
+        if (settled) return;
+        settled = true;
+        this.watched.delete(pid);
+        resolve(status);
+      };
+      this.watched.set(pid, settle);
+      this.waitExit(fd)
+        .then(settle, (err: unknown) => {
+          // ECHILD: the SIGCHLD handler reaped it first (and settled it).
+          if (!settled) {
+            settled = true;
+            this.watched.delete(pid);
+            reject(err);
+          }
+        })
+        .finally(() => closeSync(fd));
+    });
+  }
+
+  /** Reaps the watched pids that have exited, settling their watches. */
+  private reapWatched(): void {
+    for (const [pid, settle] of [...this.watched]) {
+      let status: ExitStatus | null;
+      try {
+        status = reapPid(pid);
+      } catch (err) {
+        if (isSysError(err, 'ECHILD')) continue; // the wait thread took it: it settles the watch
+        throw err;
+      }
+      if (status) settle(status);
     }
   }
 

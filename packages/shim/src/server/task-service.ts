@@ -281,17 +281,18 @@ export class TaskService {
   }
 
   private recordExit(container: ShimContainer, proc: ShimProcess, record: ExitRecord): void {
+    // The runtime's delete first: Delete waits for it, and it runs while the exit is recorded.
+    if (proc.isInit && this.containers.get(container.id) === container) {
+      this.deleteInRuntime(container).catch((err: unknown) => {
+        process.stderr.write(`berth-shim: delete task ${container.id} in the runtime: ${(err as Error).message}\n`);
+      });
+    }
     try {
       writeExit(container.bundle, proc.execId, record);
     } catch (err) {
       process.stderr.write(`berth-shim: cannot record the exit of ${describe(proc)}: ${(err as Error).message}\n`);
     }
     proc.markExited(record);
-    if (proc.isInit && this.containers.get(container.id) === container) {
-      this.deleteInRuntime(container).catch((err: unknown) => {
-        process.stderr.write(`berth-shim: delete task ${container.id} in the runtime: ${(err as Error).message}\n`);
-      });
-    }
   }
 
   /**
