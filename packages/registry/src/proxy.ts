@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { isIP, type Socket } from 'node:net';
+import { BlockList, isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { invalidArgument, unavailable } from '@berth/errdefs';
@@ -84,8 +84,13 @@ function proxyUrl(value: string): URL {
 function exception(entry: string): Exception {
   const cidr = /^([^/]+)\/(\d{1,3})$/.exec(entry);
   if (cidr && isIP(cidr[1]!)) {
-    const [base, bits] = [cidr[1]!, Number(cidr[2])];
-    return (host) => isIP(host) === isIP(base) && inRange(host, base, bits);
+    const range = new BlockList();
+    try {
+      range.addSubnet(cidr[1]!, Number(cidr[2]), isIP(cidr[1]!) === 6 ? 'ipv6' : 'ipv4');
+    } catch {
+      return () => false; // a prefix longer than the address: matches nothing
+    }
+    return (host) => isIP(host) !== 0 && range.check(host, isIP(host) === 6 ? 'ipv6' : 'ipv4');
   }
   const [name, port] = splitPort(entry);
   if (isIP(name)) return (host, p) => host === name && (!port || p === port);
@@ -99,27 +104,6 @@ function splitPort(entry: string): [string, string | undefined] {
   if (bracketed) return [bracketed[1]!, bracketed[2]];
   const m = /^([^:]+):(\d+)$/.exec(entry);
   return m ? [m[1]!, m[2]] : [entry, undefined];
-}
-
-function inRange(host: string, base: string, bits: number): boolean {
-  const [a, b] = [toBytes(host), toBytes(base)];
-  if (bits > a.length * 8) return false;
-  for (let i = 0; i < bits; i++) {
-    const bit = 7 - (i % 8);
-    if (((a[i >> 3]! >> bit) & 1) !== ((b[i >> 3]! >> bit) & 1)) return false;
-  }
-  return true;
-}
-
-/** The bytes of an IPv4 (4) or IPv6 (16) address. */
-function toBytes(ip: string): number[] {
-  if (isIP(ip) === 4) return ip.split('.').map(Number);
-  const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
-  const part = (s: string | undefined): number[] =>
-    (s ? s.split(':') : []).flatMap((g) => (g.includes('.') ? toBytes(g) : [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]));
-  const left = part(head);
-  const right = part(tail);
-  return [...left, ...new Array<number>(16 - left.length - right.length).fill(0), ...right];
 }
 
 /** `Proxy-Authorization` for a proxy URL with credentials. */

@@ -157,6 +157,31 @@ export class Transport {
     }
   }
 
+  /** The request for `url`: directly, or through its proxy (absolute form for http, a CONNECT tunnel for https). */
+  private request(
+    ep: Endpoint,
+    own: boolean,
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    signal: AbortSignal | undefined,
+  ): http.ClientRequest {
+    const secure = url.protocol === 'https:';
+    const proxy = this.opts.proxy?.proxyFor(url);
+    if (proxy && !secure) {
+      const target = { host: hostName(proxy.host), port: proxy.port || 80, path: url.href };
+      return http.request({ ...target, method, agent: this.httpAgent, signal, headers: { ...headers, Host: url.host, ...proxyAuthorization(proxy) } });
+    }
+    return (secure ? https : http).request(url, { method, headers, agent: this.agentFor(ep, own, secure, proxy), signal });
+  }
+
+  /** The endpoint's own agents serve only its origin; other origins (blob storage) get Node's defaults. */
+  private agentFor(ep: Endpoint, own: boolean, secure: boolean, proxy: URL | undefined): http.Agent {
+    if (proxy) return this.tunnel(proxy, own ? ep.tls : undefined);
+    if (secure) return own ? this.httpsAgent(ep) : https.globalAgent;
+    return own ? this.httpAgent : http.globalAgent;
+  }
+
   private exchange(
     ep: Endpoint,
     own: boolean,
@@ -167,29 +192,11 @@ export class Transport {
     length: number | undefined,
     signal: AbortSignal | undefined,
   ): Promise<IncomingMessage> {
-    const secure = url.protocol === 'https:';
-    const proxy = this.opts.proxy?.proxyFor(url);
     const h: Record<string, string> = { 'User-Agent': this.opts.userAgent, ...(own ? ep.header : {}), ...headers };
     if (length !== undefined) h['Content-Length'] = String(length);
     const what = `registry ${url.host}: ${method} ${url.pathname}`;
     return new Promise<IncomingMessage>((resolve, reject) => {
-      let req: http.ClientRequest;
-      if (proxy && !secure) {
-        // Plain HTTP through the proxy: the whole URL as the request target.
-        const options = { host: hostName(proxy.host), port: proxy.port || 80, path: url.href, method, agent: this.httpAgent, signal };
-        req = http.request({ ...options, headers: { ...h, Host: url.host, ...proxyAuthorization(proxy) } });
-      } else {
-        const agent = proxy
-          ? this.tunnel(proxy, own ? ep.tls : undefined)
-          : secure
-            ? own
-              ? this.httpsAgent(ep)
-              : https.globalAgent
-            : own
-              ? this.httpAgent
-              : http.globalAgent;
-        req = (secure ? https : http).request(url, { method, headers: h, agent, signal });
-      }
+      const req = this.request(ep, own, method, url, h, signal);
       req.setTimeout(this.opts.timeout, () => req.destroy(deadlineExceeded(`${what}: no response in ${this.opts.timeout} ms`)));
       req.on('response', (res) => {
         req.setTimeout(0);
